@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.pcapng;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tlscap.testing.Command;
+import dev.tlscap.testing.Requirements;
+import dev.tlscap.testing.Tshark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Completed files are compressed in the background; tshark reads .zst and .gz (DSBs included) directly. */
+class CompressionTest {
+  @TempDir Path dir;
+  TlsFixture fixture;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    Requirements.requireCommand("tshark", "tshark");
+    fixture = TlsFixture.load();
+  }
+
+  /** Writes the TLS fixture with a rotation between the two sessions; returns the listener. */
+  RecordingListener writeTwoFiles(Compression compression) throws Exception {
+    RecordingListener events = new RecordingListener();
+    TestPackets.FakeClock clock = new TestPackets.FakeClock();
+    clock.now = fixture.packets.get(0).timestampNanos();
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags(null, "3600", null)).clock(clock)
+        .compression(compression).listener(events).open(dir.resolve("c.pcapng"));
+    int lo = w.addInterface(new InterfaceDescription("lo", null, fixture.linkType, 262144, null, null));
+    FlowSecrets[] flows = {w.newFlowSecrets(), w.newFlowSecrets()};
+    fixture.keyLogByFlow.get(0).forEach(flows[0]::add);
+    fixture.keyLogByFlow.get(1).forEach(flows[1]::add);
+    int split = fixture.lastPacketOf(0) + 1;
+    for (int i = 0; i < fixture.packets.size(); i++) {
+      if (i == split) {
+        w.tick(clock.now + 3600_000_000_000L);
+      }
+      TlsFixture.Packet p = fixture.packets.get(i);
+      w.writePacket(lo, p.timestampNanos(), p.buffer(), 0, p.data().length, p.originalLength(),
+          Direction.UNKNOWN, null, 0, flows[p.flow()]);
+    }
+    w.close(); // waits for the compression of the last file too
+    return events;
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Compression.class, names = {"ZSTD", "GZIP", "XZ"})
+  void completedFilesAreCompressedWithMode0600AndDecrypt(Compression compression) throws Exception {
+    RecordingListener events = writeTwoFiles(compression);
+    List<Path> files = TestPackets.files(dir);
+    String ext = compression.extension();
+    assertEquals(List.of("c-00001.pcapng" + ext, "c-00002.pcapng" + ext),
+        files.stream().map(p -> p.getFileName().toString()).toList(), "originals deleted, no temporary left");
+    assertEquals(files, events.completed);
+    assertEquals(List.of(Files.size(files.get(0)), Files.size(files.get(1))), events.completedSizes);
+    assertTrue(events.compressionFailures.isEmpty(), events.compressionFailures.toString());
+    for (int i = 0; i < 2; i++) {
+      Path f = files.get(i);
+      assertEquals("rw-------", TestPackets.mode(f));
+      List<PcapngBlock> blocks = PcapngReader.readAll(f); // the reader decompresses by extension
+      assertEquals("SHB", blocks.get(0).typeName());
+      assertEquals("ISB", blocks.get(blocks.size() - 1).typeName());
+      Path readable = f;
+      if (compression == Compression.XZ) {
+        // tshark 4.0 cannot read .xz: decompress as a user would.
+        Requirements.requireCommand("xz", "xz-utils");
+        readable = dir.resolve("plain-" + i + ".pcapng");
+        Command.sh(Duration.ofSeconds(30), "xz -dc '" + f + "' > '" + readable + "'").check();
+      }
+      assertEquals(List.of(TlsFixture.URIS.get(i)), TlsDecryptionTest.decryptedUris(readable), f.toString());
+    }
+  }
+
+  @Test
+  void theRingDeletesTheCompressedFormOfTheOldestFile() throws Exception {
+    RecordingListener events = new RecordingListener();
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("1k", null, "2"))
+        .compression(Compression.ZSTD).listener(events).open(dir.resolve("r.pcapng"));
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    for (int i = 0; i < 60; i++) {
+      w.writePacket(id, TestPackets.T0 + i, TestPackets.udp(200, 1, i), 0, 200, 200, Direction.INBOUND);
+    }
+    int opened = w.filesOpened();
+    w.close();
+    List<Path> files = TestPackets.files(dir);
+    assertEquals(List.of(String.format("r-%05d.pcapng.zst", opened - 1), String.format("r-%05d.pcapng.zst", opened)),
+        files.stream().map(p -> p.getFileName().toString()).toList());
+    assertEquals(opened - 2, events.deleted.size());
+    for (Path f : files) {
+      assertTrue(Tshark.packetCount(f) > 0);
+    }
+  }
+}
