@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.bpf;
+
+import com.sun.jna.Pointer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Reads the BTF type information of a BPF object: where a global lives in its section, and the
+ * layout of a struct (so the Java readers of shared {@code *_abi.h} structs can be checked against
+ * what clang compiled).
+ *
+ * <p>Mirrors (include/uapi/linux/btf.h):
+ * <pre>
+ * struct btf_type { __u32 name_off; __u32 info; union { __u32 size; __u32 type; }; };  // 12 bytes
+ * struct btf_member { __u32 name_off; __u32 type; __u32 offset; };                        // after STRUCT/UNION
+ * struct btf_var_secinfo { __u32 type; __u32 offset; __u32 size; };                      // after DATASEC
+ * </pre>
+ * {@code info}: bits 0-15 vlen, bits 24-28 kind, bit 31 kind_flag. Valid while its object is open.
+ */
+public final class Btf {
+  static final int KIND_STRUCT = 4;
+  static final int KIND_UNION = 5;
+  static final int KIND_VAR = 14;
+  static final int KIND_DATASEC = 15;
+  static final int TYPE_SIZE = 12;
+
+  private final Pointer btf;
+  private final String objectName;
+
+  Btf(Pointer btf, String objectName) {
+    this.btf = btf;
+    this.objectName = objectName;
+  }
+
+  /** A global variable in a data section. */
+  public record Variable(String name, int offset, int size) {}
+
+  /** A struct member: byte offset and size (bitfields are not used in tlscap ABI structs). */
+  public record Member(String name, int offset, int size) {}
+
+  /** Layout of a struct: total size and members in declaration order. */
+  public record StructLayout(String name, int size, Map<String, Member> members) {
+    public Member member(String memberName) {
+      Member m = members.get(memberName);
+      if (m == null) {
+        throw new IllegalArgumentException("struct " + name + " has no member " + memberName);
+      }
+      return m;
+    }
+  }
+
+  /** Finds {@code variable} in the DATASEC {@code section} (e.g. ".rodata"). */
+  public Variable variable(String section, String variable) {
+    int id = LibBpf.btf__find_by_name_kind(btf, section, KIND_DATASEC);
+    if (id < 0) {
+      throw new BpfException("BPF object " + objectName + " has no section " + section);
+    }
+    Pointer type = LibBpf.btf__type_by_id(btf, id);
+    int vlen = type.getInt(4) & 0xffff;
+    for (int i = 0; i < vlen; i++) {
+      long at = TYPE_SIZE + 12L * i;
+      int varType = type.getInt(at);
+      int offset = type.getInt(at + 4);
+      int size = type.getInt(at + 8);
+      Pointer var = LibBpf.btf__type_by_id(btf, varType);
+      String name = LibBpf.btf__name_by_offset(btf, var.getInt(0));
+      if (variable.equals(name)) {
+        return new Variable(name, offset, size);
+      }
+    }
+    throw new BpfException("BPF object " + objectName + " has no global " + variable + " in " + section);
+  }
+
+  /** The layout of {@code struct name} as compiled. */
+  public StructLayout struct(String name) {
+    int id = LibBpf.btf__find_by_name_kind(btf, name, KIND_STRUCT);
+    if (id < 0) {
+      throw new BpfException("BPF object " + objectName + " has no struct " + name + " in its BTF");
+    }
+    Pointer type = LibBpf.btf__type_by_id(btf, id);
+    int info = type.getInt(4);
+    int vlen = info & 0xffff;
+    boolean kindFlag = (info >>> 31) != 0;
+    int size = type.getInt(8);
+    Map<String, Member> members = new LinkedHashMap<>();
+    for (int i = 0; i < vlen; i++) {
+      long at = TYPE_SIZE + 12L * i;
+      String memberName = LibBpf.btf__name_by_offset(btf, type.getInt(at));
+      int memberType = type.getInt(at + 4);
+      int bits = type.getInt(at + 8);
+      int bitOffset = kindFlag ? bits & 0xffffff : bits;
+      long memberSize = LibBpf.btf__resolve_size(btf, memberType);
+      members.put(memberName, new Member(memberName, bitOffset / 8, (int) memberSize));
+    }
+    return new StructLayout(name, size, members);
+  }
+}

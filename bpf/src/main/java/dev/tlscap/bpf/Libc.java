@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.bpf;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+
+/** The few libc calls the BPF runtime needs, by JNA direct mapping. Internal. */
+public final class Libc {
+  static {
+    Native.register(Libc.class, NativeLibrary.getInstance("c"));
+  }
+
+  private Libc() {}
+
+  public static final int PROT_READ = 0x1;
+  public static final int PROT_WRITE = 0x2;
+  public static final int MAP_SHARED = 0x01;
+  public static final long MAP_FAILED = -1L;
+
+  public static final int EPOLL_CLOEXEC = 02000000;
+  public static final int EPOLL_CTL_ADD = 1;
+  public static final int EPOLL_CTL_DEL = 2;
+  public static final int EPOLLIN = 0x001;
+
+  public static final int CLOCK_REALTIME = 0;
+  public static final int CLOCK_MONOTONIC = 1;
+  public static final int CLOCK_BOOTTIME = 7;
+
+  public static final int SC_PAGESIZE = 30;
+
+  public static native Pointer mmap(Pointer address, long length, int protection, int flags, int fd, long offset);
+
+  public static native int munmap(Pointer address, long length);
+
+  public static native int close(int fd);
+
+  public static native long sysconf(int name);
+
+  public static native int epoll_create1(int flags);
+
+  /** {@code struct epoll_event} is packed on x86_64: {@code u32 events; u64 data} in 12 bytes. */
+  public static native int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+  public static native int epoll_wait(int epfd, Pointer events, int maxEvents, int timeoutMs);
+
+  public static native int clock_gettime(int clock, Pointer timespec);
+
+  public static native int vsnprintf(Pointer buffer, long size, Pointer format, Pointer vaList);
+
+  public static native int mount(String source, String target, String fstype, long flags, Pointer data);
+
+  public static native String strerror(int errno);
+
+  public static native int getpid();
+
+  public static native int if_nametoindex(String name);
+
+  /** Size in bytes of a {@code struct epoll_event} on this architecture (packed on x86_64). */
+  public static int epollEventSize() {
+    return "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch")) ? 12 : 16;
+  }
+}
