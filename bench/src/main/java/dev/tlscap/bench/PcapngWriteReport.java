@@ -2,7 +2,6 @@
 package dev.tlscap.bench;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -59,8 +58,9 @@ public final class PcapngWriteReport {
     String[] header = {"packet B", "EPB options", "EPB B", "writer EPB/s", "writer MB/s", "FileChannel EPB/s",
         "FileChannel MB/s", "ratio", "writer alloc B/op"};
     System.out.println();
-    System.out.println("pcapng-writer encode+write vs plain FileChannel (medians of " + iterations
-        + " x 1 s iterations, " + forks + " fork(s), " + Runtime.getRuntime().availableProcessors() + " CPUs)");
+    System.out.println("pcapng-writer encode+write vs plain FileChannel (medians of " + iterations * forks
+        + " iterations of 1 s: " + iterations + " in each of " + forks + " fork(s); "
+        + Runtime.getRuntime().availableProcessors() + " CPUs)");
     print(header, rows);
   }
 
@@ -130,10 +130,5 @@ public final class PcapngWriteReport {
 
   private static String padLeft(String s, int w) {
     return " ".repeat(w - s.length()) + s;
-  }
-
-  @SuppressWarnings("unused")
-  private static String join(double[] values) {
-    return Arrays.toString(values);
   }
 }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
  * Events of a {@link PcapngWriter} that the command line prints. All methods have empty defaults.
  *
  * <p>Called on the writer's thread, except {@link #fileCompleted} and {@link #compressionFailed}
- * for compressed files and {@link #fileDeleted} when compression is on: those come from the
+ * for compressed files, and {@link #fileDeleted} and {@link #warning} when compression is on: those come from the
  * writer's background compressor thread. Implementations must be quick and must not call back into
  * the writer.
  */
@@ -36,6 +36,12 @@ public interface CaptureFileListener {
 
   /** Compressing a completed file failed; the uncompressed file is kept. One line fit for the user. */
   default void compressionFailed(Path file, String message) {}
+
+  /**
+   * Something went wrong that does not stop the capture, e.g. an old ring file could not be
+   * deleted. One line fit for the user.
+   */
+  default void warning(String message) {}
 
   /** {@code -G} with {@code -W}: the last file is complete and the capture should stop (tcpdump exits 0). */
   default void captureComplete(int files) {}

@@ -12,6 +12,7 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
 import org.apache.commons.compress.compressors.xz.XZCompressorOutputStream;
+import org.tukaani.xz.LZMA2Options;
 
 /**
  * How completed capture files are compressed ({@code --compress}). tshark 4.0 reads {@code .zst}
@@ -81,7 +82,7 @@ public enum Compression {
       case GZIP:
         return new GZIPOutputStream(out, 1 << 16);
       case XZ:
-        return new XZCompressorOutputStream(out, 3);
+        return XZCompressorOutputStream.builder().setOutputStream(out).setLzma2Options(new LZMA2Options(3)).get();
       default:
         return out;
     }

@@ -93,7 +93,7 @@ final class FileCompressor {
       try {
         deleted |= Files.deleteIfExists(p);
       } catch (IOException e) {
-        listener.compressionFailed(p, "cannot delete old ring file " + p + ": " + e.getMessage());
+        listener.warning(PcapngWriteException.of("delete old ring file", p, e).getMessage());
       }
     }
     if (deleted) {

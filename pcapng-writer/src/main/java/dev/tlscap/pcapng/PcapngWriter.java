@@ -648,8 +648,14 @@ public final class PcapngWriter implements Closeable {
       Path oldest = ring.removeFirst();
       if (compressor != null) {
         compressor.delete(oldest);
-      } else if (Files.deleteIfExists(oldest)) {
-        listener.fileDeleted(oldest);
+      } else {
+        try {
+          if (Files.deleteIfExists(oldest)) {
+            listener.fileDeleted(oldest);
+          }
+        } catch (IOException e) {
+          listener.warning(PcapngWriteException.of("delete old ring file", oldest, e).getMessage());
+        }
       }
     }
     currentPath = next;
