@@ -56,6 +56,22 @@ public final class Libc {
 
   public static native int if_nametoindex(String name);
 
+  // Netlink sockets (tc-classifier lists and removes clsact filters with RTM_GETTFILTER dumps).
+  public static final int AF_NETLINK = 16;
+  public static final int SOCK_RAW = 3;
+  public static final int SOCK_CLOEXEC = 02000000;
+  public static final int NETLINK_ROUTE = 0;
+  public static final int SOL_SOCKET = 1;
+  public static final int SO_RCVTIMEO = 20;
+
+  public static native int socket(int domain, int type, int protocol);
+
+  public static native long send(int fd, Pointer buffer, long length, int flags);
+
+  public static native long recv(int fd, Pointer buffer, long length, int flags);
+
+  public static native int setsockopt(int fd, int level, int option, Pointer value, int length);
+
   /** Size in bytes of a {@code struct epoll_event} on this architecture (packed on x86_64). */
   public static int epollEventSize() {
     return "amd64".equals(System.getProperty("os.arch")) || "x86_64".equals(System.getProperty("os.arch")) ? 12 : 16;
