@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What tc_capture.bpf.c shares with Java: the ring-buffer record of one packet, the per-interface
+ * counters and the in-kernel filter. Defined here once; the Java readers (dev.tlscap.tc.PacketEvent,
+ * InterfaceCounters, PacketFilter) name this file and PacketAbiLayoutTest checks them against the
+ * compiled object's BTF. No bool, no implicit padding: every field is sized and placed on purpose.
+ */
+#ifndef TLSCAP_PACKET_ABI_H
+#define TLSCAP_PACKET_ABI_H
+
+#include <linux/types.h>
+
+/* packet_event.flags */
+#define PACKET_INBOUND       (1U << 0) /* seen at TC ingress */
+#define PACKET_OUTBOUND      (1U << 1) /* seen at TC egress */
+#define PACKET_RECORD_LIMIT  (1U << 2) /* cut to the largest record (max_packet_bytes), below snap_length */
+
+/*
+ * One ring-buffer record: this header, then captured_length packet bytes starting at the link-layer
+ * header (Ethernet on Ethernet, veth and lo; the IP header on raw-IP devices such as tun).
+ * 32 bytes, so the packet bytes start 8-byte aligned after the ring's own 8-byte record header.
+ */
+struct packet_event {
+	__u64 timestamp_ns;     /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns); Java adds the wall-clock offset */
+	__u64 socket_cookie;    /* bpf_get_socket_cookie(skb): the owning socket, 0 when the skb has none */
+	__u32 ifindex;          /* skb->ifindex */
+	__u32 original_length;  /* skb->len: the whole packet (a GSO packet counts whole) */
+	__u32 captured_length;  /* bytes that follow: min(original_length, snap_length, max_packet_bytes) */
+	__u32 flags;            /* PACKET_* */
+};
+
+/*
+ * Counters per interface and per CPU (a BPF_MAP_TYPE_PERCPU_HASH keyed by ifindex; key 0 collects
+ * packets of interfaces that have no entry). Only the CPU running the program writes its copy, so
+ * plain increments are exact; Java sums the copies.
+ */
+struct interface_counters {
+	__u64 received;   /* matched the filter: captured + dropped (isb_ifrecv) */
+	__u64 dropped;    /* matched, but the ring buffer had no room (isb_ifdrop) */
+	__u64 filtered;   /* did not match the in-kernel filter: not copied */
+	__u64 truncated;  /* captured shorter than min(length, snap_length): PACKET_RECORD_LIMIT */
+};
+
+/* In-kernel filter: a disjunction of up to FILTER_MAX_CLAUSES conjunctive clauses (DNF). */
+#define FILTER_MAX_CLAUSES 16
+
+/* filter_host.direction and filter_port.direction; 0 = the condition is not used */
+#define FILTER_SRC  (1U << 0)
+#define FILTER_DST  (1U << 1)
+#define FILTER_BOTH (1U << 2) /* with SRC|DST: both must match ('src and dst host X') */
+
+/* filter_clause.protocols: the IP payload protocol must be one of these (0: any packet) */
+#define FILTER_PROTO_TCP    (1U << 0)
+#define FILTER_PROTO_UDP    (1U << 1)
+#define FILTER_PROTO_SCTP   (1U << 2)
+#define FILTER_PROTO_ICMP   (1U << 3)
+#define FILTER_PROTO_ICMPV6 (1U << 4)
+
+/* filter_clause.families: the network protocol must be one of these (0: any) */
+#define FILTER_FAMILY_IPV4 (1U << 0)
+#define FILTER_FAMILY_IPV6 (1U << 1)
+#define FILTER_FAMILY_ARP  (1U << 2) /* ARP: its sender/target IPv4 addresses match 'host' and 'net' */
+#define FILTER_FAMILY_RARP (1U << 3) /* RARP: the same */
+#define FILTER_FAMILY_NEVER (1U << 31) /* no packet has it: a clause that never matches */
+
+/* 'host A', 'src net 10.0.0.0/8', ... Addresses and masks in network byte order; IPv4 in addr[0]. */
+struct filter_host {
+	__u32 addr[4];
+	__u32 mask[4];
+	__u32 family;     /* 4 or 6 */
+	__u32 direction;  /* FILTER_SRC/DST/BOTH; 0: unused */
+};
+
+/* 'port 443', 'dst portrange 8000-8080': an inclusive range in host byte order. */
+struct filter_port {
+	__u16 low;
+	__u16 high;
+	__u32 direction;  /* FILTER_SRC/DST/BOTH; 0: unused */
+};
+
+/* Every condition that is used must hold. */
+struct filter_clause {
+	__u32 protocols;
+	__u32 families;
+	struct filter_host hosts[2];
+	struct filter_port ports[2];
+};
+
+#endif /* TLSCAP_PACKET_ABI_H */

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Copies packets at TC ingress and egress into a ring buffer, for tlscap's pcapng writer.
+ *
+ * Attached by dev.tlscap.tc.TcAttachment as a TCX link (kernel 6.6+) or a clsact/cls_bpf
+ * direct-action filter. It never changes traffic: it always returns TC_ACT_UNSPEC (TCX_NEXT), so the
+ * packet goes on to the next program or filter and then on its way, as if tlscap were not there.
+ *
+ * Per packet: optional in-kernel filter (rodata, set before load; packets that do not match are
+ * counted and cost no copy), then a record = struct packet_event + the first captured_length bytes.
+ *   - up to SCRATCH_BYTES: bpf_skb_load_bytes into a per-CPU scratch area, bpf_ringbuf_output
+ *     (two helper calls; the record is exactly as long as the packet)
+ *   - larger (GSO packets on lo, up to 64 KiB and more): bpf_ringbuf_reserve_dynptr with the exact
+ *     size, filled chunk by chunk through the scratch area (bpf_ringbuf_reserve needs a constant size)
+ * A full ring drops the packet and counts it (per CPU, per interface); a packet longer than the
+ * largest record is cut and marked (captured_length < original_length, PACKET_RECORD_LIMIT), never
+ * dropped for its size.
+ */
+#include "kernel_types.h"
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "packet_abi.h"
+
+#define SCRATCH_BYTES 16384                 /* per-CPU array values are limited to 32 KiB */
+#define MAX_PACKET_BYTES_LIMIT (1U << 18)   /* 262144: tcpdump's largest snap length */
+#define MAX_CHUNKS (MAX_PACKET_BYTES_LIMIT / SCRATCH_BYTES)
+
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_RARP 0x8035
+#define ETH_P_IPV6 0x86DD
+
+/* Set by Java before load (BpfObject.setRodata*). */
+const volatile __u32 snap_length = 262144;       /* the user's snap length (-s) */
+const volatile __u32 max_packet_bytes = 262144;  /* largest packet part one record holds, <= MAX_PACKET_BYTES_LIMIT */
+const volatile __u64 wakeup_interval_ns = 0;     /* 0: the kernel's adaptive wakeups; else at most one forced wakeup per CPU per interval */
+const volatile __u32 filter_clause_count = 0;    /* 0: capture everything */
+const volatile struct filter_clause filter_clauses[FILTER_MAX_CLAUSES];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by Java */
+} packets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024); /* resized by Java */
+	__type(key, __u32);        /* ifindex; 0 = interfaces without an entry */
+	__type(value, struct interface_counters);
+} counters SEC(".maps");
+
+struct scratch {
+	__u64 last_wakeup_ns;       /* this CPU's last forced wakeup */
+	__u64 reserved;
+	struct packet_event event;  /* record header, then the packet bytes */
+	__u8 data[SCRATCH_BYTES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Puts the ABI structs into the object's BTF, where PacketAbiLayoutTest checks the Java view. */
+const struct packet_event *unused_packet_event __attribute__((unused));
+
+/* What the filter looks at. Addresses in network byte order, ports in host byte order. */
+struct packet_summary {
+	__u32 family;    /* FILTER_FAMILY_* or 0 */
+	__u32 protocol;  /* FILTER_PROTO_* or 0 */
+	__u32 src[4];
+	__u32 dst[4];
+	__u32 has_ports;
+	__u16 sport;
+	__u16 dport;
+};
+
+static __always_inline int summarize(struct __sk_buff *skb, struct packet_summary *p)
+{
+	__u16 proto = bpf_ntohs(skb->protocol);
+	__u32 l4 = 0;
+	__u32 l4_offset = 0;
+
+	if (proto == ETH_P_IP) {
+		__u8 ip[20];
+		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
+			return 0;
+		p->family = FILTER_FAMILY_IPV4;
+		__builtin_memcpy(&p->src[0], &ip[12], 4);
+		__builtin_memcpy(&p->dst[0], &ip[16], 4);
+		l4 = ip[9];
+		l4_offset = (ip[0] & 0x0f) * 4;
+		/* like libpcap: no ports in fragments after the first */
+		if (((ip[6] & 0x1f) | ip[7]) != 0)
+			l4_offset = 0;
+	} else if (proto == ETH_P_IPV6) {
+		__u8 ip6[40];
+		if (bpf_skb_load_bytes_relative(skb, 0, ip6, sizeof(ip6), BPF_HDR_START_NET))
+			return 0;
+		p->family = FILTER_FAMILY_IPV6;
+		__builtin_memcpy(p->src, &ip6[8], 16);
+		__builtin_memcpy(p->dst, &ip6[24], 16);
+		/* like libpcap's 'port' and 'tcp': the next header right after the fixed header */
+		l4 = ip6[6];
+		l4_offset = 40;
+	} else if (proto == ETH_P_ARP || proto == ETH_P_RARP) {
+		__u8 arp[28];
+		if (bpf_skb_load_bytes_relative(skb, 0, arp, sizeof(arp), BPF_HDR_START_NET))
+			return 0;
+		/* like libpcap's 'arp host': sender protocol address at 14, target at 24 */
+		p->family = proto == ETH_P_ARP ? FILTER_FAMILY_ARP : FILTER_FAMILY_RARP;
+		__builtin_memcpy(&p->src[0], &arp[14], 4);
+		__builtin_memcpy(&p->dst[0], &arp[24], 4);
+		return 0;
+	} else {
+		return 0;
+	}
+
+	switch (l4) {
+	case 6: p->protocol = FILTER_PROTO_TCP; break;
+	case 17: p->protocol = FILTER_PROTO_UDP; break;
+	case 132: p->protocol = FILTER_PROTO_SCTP; break;
+	case 1: p->protocol = FILTER_PROTO_ICMP; l4_offset = 0; break;
+	case 58: p->protocol = FILTER_PROTO_ICMPV6; l4_offset = 0; break;
+	default: l4_offset = 0; break;
+	}
+	if (l4_offset) {
+		__be16 ports[2];
+		if (bpf_skb_load_bytes_relative(skb, l4_offset, ports, sizeof(ports), BPF_HDR_START_NET) == 0) {
+			p->has_ports = 1;
+			p->sport = bpf_ntohs(ports[0]);
+			p->dport = bpf_ntohs(ports[1]);
+		}
+	}
+	return 0;
+}
+
+static __always_inline int address_matches(const volatile struct filter_host *h, const __u32 *a, __u32 words)
+{
+	if ((a[0] & h->mask[0]) != h->addr[0])
+		return 0;
+	if (words == 1)
+		return 1;
+	return (a[1] & h->mask[1]) == h->addr[1] && (a[2] & h->mask[2]) == h->addr[2]
+	    && (a[3] & h->mask[3]) == h->addr[3];
+}
+
+static __always_inline int host_matches(const volatile struct filter_host *h, const struct packet_summary *p)
+{
+	__u32 dir = h->direction;
+	__u32 words;
+
+	if (!dir)
+		return 1;
+	if (h->family == 4) {
+		if (!(p->family & (FILTER_FAMILY_IPV4 | FILTER_FAMILY_ARP | FILTER_FAMILY_RARP)))
+			return 0;
+		words = 1;
+	} else {
+		if (p->family != FILTER_FAMILY_IPV6)
+			return 0;
+		words = 4;
+	}
+	int s = (dir & FILTER_SRC) && address_matches(h, p->src, words);
+	int d = (dir & FILTER_DST) && address_matches(h, p->dst, words);
+	return (dir & FILTER_BOTH) ? (s && d) : (s || d);
+}
+
+static __always_inline int port_matches(const volatile struct filter_port *f, const struct packet_summary *p)
+{
+	__u32 dir = f->direction;
+
+	if (!dir)
+		return 1;
+	if (!p->has_ports)
+		return 0;
+	int s = (dir & FILTER_SRC) && p->sport >= f->low && p->sport <= f->high;
+	int d = (dir & FILTER_DST) && p->dport >= f->low && p->dport <= f->high;
+	return (dir & FILTER_BOTH) ? (s && d) : (s || d);
+}
+
+static __always_inline int filter_matches(struct __sk_buff *skb)
+{
+	struct packet_summary p = {};
+
+	summarize(skb, &p);
+#pragma unroll
+	for (__u32 i = 0; i < FILTER_MAX_CLAUSES; i++) {
+		if (i >= filter_clause_count)
+			break;
+		const volatile struct filter_clause *c = &filter_clauses[i];
+		if (c->families && !(c->families & p.family))
+			continue;
+		if (c->protocols && !(c->protocols & p.protocol))
+			continue;
+		if (host_matches(&c->hosts[0], &p) && host_matches(&c->hosts[1], &p)
+		    && port_matches(&c->ports[0], &p) && port_matches(&c->ports[1], &p))
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now)
+{
+	if (!wakeup_interval_ns)
+		return 0; /* adaptive: the kernel wakes the consumer when it had caught up */
+	if (now - s->last_wakeup_ns >= wakeup_interval_ns) {
+		s->last_wakeup_ns = now;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Copies a packet longer than the scratch area into an exactly sized record, chunk by chunk. */
+static __always_inline int output_large(struct __sk_buff *skb, struct scratch *s, __u32 caplen, __u64 flags)
+{
+	struct bpf_dynptr record;
+	int failed = 0;
+
+	if (bpf_ringbuf_reserve_dynptr(&packets, sizeof(struct packet_event) + caplen, 0, &record)) {
+		bpf_ringbuf_discard_dynptr(&record, 0); /* required even when the reservation failed */
+		return -1;
+	}
+	bpf_dynptr_write(&record, 0, &s->event, sizeof(struct packet_event), 0);
+	for (__u32 i = 0; i < MAX_CHUNKS; i++) {
+		__u32 offset = i * SCRATCH_BYTES;
+		if (offset >= caplen)
+			break;
+		__u64 n = caplen - offset;
+		/* a bound the verifier sees on the very register passed (clang drops a redundant C check) */
+		__asm__ volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(SCRATCH_BYTES));
+		if (n == 0 || bpf_skb_load_bytes(skb, offset, s->data, n)
+		    || bpf_dynptr_write(&record, sizeof(struct packet_event) + offset, s->data, n, 0)) {
+			failed = 1;
+			break;
+		}
+	}
+	if (failed) {
+		bpf_ringbuf_discard_dynptr(&record, 0);
+		return -1;
+	}
+	bpf_ringbuf_submit_dynptr(&record, flags);
+	return 0;
+}
+
+static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
+{
+	__u32 ifindex = skb->ifindex;
+	struct interface_counters *count = bpf_map_lookup_elem(&counters, &ifindex);
+	if (!count) {
+		__u32 unknown = 0;
+		count = bpf_map_lookup_elem(&counters, &unknown);
+		if (!count)
+			return TC_ACT_UNSPEC;
+	}
+	if (filter_clause_count && !filter_matches(skb)) {
+		count->filtered++;
+		return TC_ACT_UNSPEC;
+	}
+	count->received++;
+
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return TC_ACT_UNSPEC;
+
+	__u32 len = skb->len;
+	__u32 caplen = len;
+	__u32 flags = direction;
+	if (caplen > snap_length)
+		caplen = snap_length;
+	if (caplen > max_packet_bytes) {
+		caplen = max_packet_bytes;
+		flags |= PACKET_RECORD_LIMIT;
+		count->truncated++;
+	}
+	__u64 now = bpf_ktime_get_boot_ns();
+	s->event.timestamp_ns = now;
+	s->event.socket_cookie = bpf_get_socket_cookie(skb);
+	s->event.ifindex = ifindex;
+	s->event.original_length = len;
+	s->event.captured_length = caplen;
+	s->event.flags = flags;
+	__u64 wake = wakeup_flags(s, now);
+
+	if (caplen <= SCRATCH_BYTES) {
+		__u64 n = caplen;
+		__asm__ volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(SCRATCH_BYTES));
+		if (n > 0 && bpf_skb_load_bytes(skb, 0, s->data, n)) {
+			count->dropped++;
+			return TC_ACT_UNSPEC;
+		}
+		if (bpf_ringbuf_output(&packets, &s->event, sizeof(struct packet_event) + n, wake))
+			count->dropped++;
+	} else if (output_large(skb, s, caplen, wake)) {
+		count->dropped++;
+	}
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int tlscap_ingress(struct __sk_buff *skb)
+{
+	return capture(skb, PACKET_INBOUND);
+}
+
+SEC("tc")
+int tlscap_egress(struct __sk_buff *skb)
+{
+	return capture(skb, PACKET_OUTBOUND);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
