@@ -112,6 +112,10 @@ public final class LibBpf {
 
   public static native int bpf_obj_get_info_by_fd(int fd, Pointer info, Pointer infoLength);
 
+  /** Programs attached to a hook; for TCX, {@code targetFd} is the ifindex (tc-classifier's leftover checks). */
+  public static native int bpf_prog_query(int targetFd, int attachType, int queryFlags, Pointer attachFlags,
+      Pointer programIds, Pointer programCount);
+
   // struct btf
   public static native int btf__find_by_name_kind(Pointer btf, String name, int kind);
 
