@@ -70,9 +70,11 @@ public final class PacketEvent {
   }
 
   /**
-   * The cookie of the socket the packet belongs to ({@code bpf_get_socket_cookie}), or 0. Set at
-   * egress for locally sent packets; at ingress (and so on {@code lo}) the kernel has not looked
-   * the socket up yet, so it is 0 there.
+   * The cookie of the socket that owns the packet ({@code bpf_get_socket_cookie}), or 0: the
+   * sending socket at egress for locally sent packets, and at ingress of a veth whose peer is in
+   * another namespace of this host (veth keeps the sender's socket). Packets received from the
+   * wire, and on {@code lo} (whose transmit orphans the packet), carry 0: the kernel looks the
+   * receiving socket up only after TC.
    */
   public long socketCookie() {
     return ring.getLong(at + SOCKET_COOKIE);

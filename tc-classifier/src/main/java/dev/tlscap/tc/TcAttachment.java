@@ -287,6 +287,74 @@ public final class TcAttachment implements AutoCloseable {
     return new Leftovers(name, removed, owners);
   }
 
+  /**
+   * A classifier program attached to an interface, as the kernel lists it.
+   *
+   * @param mode {@link AttachMode#TCX} or {@link AttachMode#CLSACT}
+   * @param ownerPid for clsact filters of tlscap, the process in the handle; else -1
+   */
+  public record AttachedProgram(AttachMode mode, boolean ingress, String programName, int programId, int ownerPid) {}
+
+  /**
+   * Every program attached to the interface's TC hooks (TCX programs and clsact {@code bpf}
+   * filters, tlscap's or not), for diagnostics and tests: {@code bpftool} of Debian 12 does not show
+   * TCX links by interface.
+   */
+  public static List<AttachedProgram> listAttached(int ifindex) {
+    List<AttachedProgram> all = new ArrayList<>();
+    for (boolean in : new boolean[] {true, false}) {
+      for (int id : tcxProgramIds(ifindex, in ? BPF_TCX_INGRESS : BPF_TCX_EGRESS)) {
+        all.add(new AttachedProgram(AttachMode.TCX, in, programName(id), id, -1));
+      }
+      for (ClsactFilters.Filter f : ClsactFilters.list(ifindex, in)) {
+        if ("bpf".equals(f.kind())) {
+          String name = f.programId() > 0 ? programName(f.programId()) : f.programName();
+          boolean ours = name != null && name.startsWith(PROGRAM_PREFIX);
+          all.add(new AttachedProgram(AttachMode.CLSACT, in, name, f.programId(), ours ? owner(f.handle()) : -1));
+        }
+      }
+    }
+    return all;
+  }
+
+  /** BPF_PROG_QUERY of a TCX hook: the attached programs' ids (empty before Linux 6.6). */
+  static List<Integer> tcxProgramIds(int ifindex, int attachType) {
+    int capacity = 64;
+    Memory ids = new Memory(4L * capacity);
+    Memory count = new Memory(4);
+    count.setInt(0, capacity);
+    Memory flags = new Memory(4);
+    int rc = LibBpf.bpf_prog_query(ifindex, attachType, 0, flags, ids, count);
+    List<Integer> list = new ArrayList<>();
+    if (rc < 0) {
+      return list;
+    }
+    for (int i = 0; i < Math.min(count.getInt(0), capacity); i++) {
+      list.add(ids.getInt(4L * i));
+    }
+    return list;
+  }
+
+  /** {@code struct bpf_prog_info} (include/uapi/linux/bpf.h): name[16] at offset 64; 256 bytes cover it. */
+  static String programName(int programId) {
+    int fd = LibBpf.bpf_prog_get_fd_by_id(programId);
+    if (fd < 0) {
+      return null;
+    }
+    try {
+      Memory info = new Memory(256);
+      info.clear();
+      Memory length = new Memory(4);
+      length.setInt(0, 256);
+      if (LibBpf.bpf_obj_get_info_by_fd(fd, info, length) < 0) {
+        return null;
+      }
+      return info.getString(64);
+    } finally {
+      Libc.close(fd);
+    }
+  }
+
   /** True when process {@code pid} has a file descriptor on BPF program {@code programId}. */
   static boolean ownerHoldsProgram(int pid, int programId) {
     if (pid <= 0) {

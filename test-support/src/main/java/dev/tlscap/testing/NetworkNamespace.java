@@ -152,8 +152,7 @@ public final class NetworkNamespace implements AutoCloseable {
       p.close();
     }
     // Anything else still running inside (started by the test some other way) would keep the namespace alive.
-    Command.Result pids = Command.run(TIMEOUT, "ip", "netns", "pids", name);
-    for (String pid : pids.stdout().split("\\s+")) {
+    for (String pid : output("ip", "netns", "pids", name).split("\\s+")) {
       if (!pid.isBlank()) {
         Command.run(TIMEOUT, "kill", "-9", pid.trim());
       }
@@ -164,6 +163,29 @@ public final class NetworkNamespace implements AutoCloseable {
       }
     }
     Command.run(TIMEOUT, "ip", "netns", "del", name);
+  }
+
+  /**
+   * What a short command prints on stdout, read to the end before it returns (stderr discarded).
+   * For commands whose output a test parses.
+   */
+  public static String output(String... argv) {
+    ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD);
+    try {
+      Process p = pb.start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!p.waitFor(TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError("timed out: " + String.join(" ", argv));
+      }
+      return out;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot run " + String.join(" ", argv), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
   }
 
   @Override
