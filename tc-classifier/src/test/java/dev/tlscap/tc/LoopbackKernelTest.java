@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -51,7 +52,6 @@ class LoopbackKernelTest {
 
         List<CapturedPacket> ours = t.drainAll();
         PcapFile theirs = tcpdump.stop();
-        System.err.println(tcpdump.stderr());
         assertEquals(1, theirs.linkType(), "tcpdump writes lo as Ethernet too");
         Packets.assertSameAsTcpdump(ours, theirs.packets(), true, "lo (" + mode + ")");
 
@@ -62,6 +62,52 @@ class LoopbackKernelTest {
         assertEquals(0, c.dropped());
         assertEquals(0, c.truncated());
         assertTrue(c.received() >= ours.size(), c.toString());
+      }
+    }
+  }
+
+  @Test
+  void aSnapLengthCutsPacketsLikeTcpdumps() throws Exception {
+    try (EchoPeer peer = EchoPeer.start(EchoPeer.freePort())) {
+      String filter = "udp port " + peer.port();
+      try (Tcpdump tcpdump = Tcpdump.start(dir.resolve("lo.pcap"), "lo", null, filter, "-s", "100");
+           TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface("lo").snapLength(100)
+               .filter(PacketFilter.parse(filter)))) {
+        Traffic.udpPingPong("127.0.0.1", peer.port(), 10, 58, 59, 500, 5000, 60000);
+        List<CapturedPacket> ours = t.drainAll();
+        Packets.assertSameAsTcpdump(ours, tcpdump.stop().packets(), true, "lo -s 100");
+        assertEquals(4 * 2, ours.stream().filter(p -> p.data().length == 100 && p.originalLength() > 100).count());
+        assertTrue(ours.stream().noneMatch(CapturedPacket::cutByRecordLimit), "the snap length is not the record limit");
+        assertEquals(0, t.capture.counters(0).truncated());
+      }
+    }
+  }
+
+  @Test
+  void packetsLongerThanARecordAreCutAndMarkedNeverDropped() throws Exception {
+    try (EchoPeer peer = EchoPeer.start(EchoPeer.freePort())) {
+      String filter = "port " + peer.port();
+      try (Tcpdump tcpdump = Tcpdump.start(dir.resolve("lo.pcap"), "lo", null, filter);
+           TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface("lo").maxPacketBytes(1000)
+               .filter(PacketFilter.parse(filter)))) {
+        assertEquals(1000, t.capture.maxPacketBytes());
+        Traffic.udpPingPong("127.0.0.1", peer.port(), 10, 999, 1000, 1001, 5000, 60000);
+        Traffic.tcpSession("127.0.0.1", peer.port(), 2, 300_000);
+        List<CapturedPacket> ours = t.drainAll();
+        List<PcapFile.Packet> theirs = tcpdump.stop().packets();
+        assertEquals(theirs.size(), ours.size(), "nothing dropped for its size");
+        for (int i = 0; i < ours.size(); i++) {
+          CapturedPacket o = ours.get(i);
+          byte[] full = theirs.get(i).data();
+          assertEquals(theirs.get(i).originalLength(), o.originalLength());
+          assertEquals(Math.min(1000, full.length), o.data().length);
+          assertTrue(java.util.Arrays.equals(full, 0, o.data().length, o.data(), 0, o.data().length), "same first bytes");
+          assertEquals(o.originalLength() > 1000, o.cutByRecordLimit(), "marked when cut: " + o);
+        }
+        InterfaceCounters c = t.capture.counters(0);
+        assertEquals(ours.stream().filter(CapturedPacket::cutByRecordLimit).count(), c.truncated());
+        assertTrue(c.truncated() >= 8, c.toString());
+        assertEquals(0, c.dropped());
       }
     }
   }
