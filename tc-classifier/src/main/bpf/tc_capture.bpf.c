@@ -34,7 +34,8 @@
 /* Set by Java before load (BpfObject.setRodata*). */
 const volatile __u32 snap_length = 262144;       /* the user's snap length (-s) */
 const volatile __u32 max_packet_bytes = 262144;  /* largest packet part one record holds, <= MAX_PACKET_BYTES_LIMIT */
-const volatile __u64 wakeup_interval_ns = 0;     /* 0: the kernel's adaptive wakeups; else at most one forced wakeup per CPU per interval */
+const volatile __u64 wakeup_interval_ns = 0;     /* a CPU wakes the consumer when it has not for this long (0 and wakeup_bytes 0: the kernel's adaptive wakeups) */
+const volatile __u32 wakeup_bytes = 0;           /* and when a record lifts the unconsumed data past this many bytes (0: never) */
 const volatile __u32 filter_clause_count = 0;    /* 0: capture everything */
 const volatile struct filter_clause filter_clauses[FILTER_MAX_CLAUSES];
 
@@ -84,9 +85,11 @@ static __always_inline int summarize(struct __sk_buff *skb, struct packet_summar
 	__u32 l4 = 0;
 	__u32 l4_offset = 0;
 
+	/* One load for the IP header and, when it has no options, the ports: one helper call, not two. */
 	if (proto == ETH_P_IP) {
-		__u8 ip[20];
-		if (bpf_skb_load_bytes_relative(skb, 0, ip, sizeof(ip), BPF_HDR_START_NET))
+		__u8 ip[24];
+		int ports_loaded = bpf_skb_load_bytes_relative(skb, 0, ip, 24, BPF_HDR_START_NET) == 0;
+		if (!ports_loaded && bpf_skb_load_bytes_relative(skb, 0, ip, 20, BPF_HDR_START_NET))
 			return 0;
 		p->family = FILTER_FAMILY_IPV4;
 		__builtin_memcpy(&p->src[0], &ip[12], 4);
@@ -96,9 +99,16 @@ static __always_inline int summarize(struct __sk_buff *skb, struct packet_summar
 		/* like libpcap: no ports in fragments after the first */
 		if (((ip[6] & 0x1f) | ip[7]) != 0)
 			l4_offset = 0;
+		if (l4_offset == 20 && ports_loaded && (l4 == 6 || l4 == 17 || l4 == 132)) {
+			p->has_ports = 1;
+			p->sport = (ip[20] << 8) | ip[21];
+			p->dport = (ip[22] << 8) | ip[23];
+			l4_offset = 0;
+		}
 	} else if (proto == ETH_P_IPV6) {
-		__u8 ip6[40];
-		if (bpf_skb_load_bytes_relative(skb, 0, ip6, sizeof(ip6), BPF_HDR_START_NET))
+		__u8 ip6[44];
+		int ports_loaded = bpf_skb_load_bytes_relative(skb, 0, ip6, 44, BPF_HDR_START_NET) == 0;
+		if (!ports_loaded && bpf_skb_load_bytes_relative(skb, 0, ip6, 40, BPF_HDR_START_NET))
 			return 0;
 		p->family = FILTER_FAMILY_IPV6;
 		__builtin_memcpy(p->src, &ip6[8], 16);
@@ -106,6 +116,12 @@ static __always_inline int summarize(struct __sk_buff *skb, struct packet_summar
 		/* like libpcap's 'port' and 'tcp': the next header right after the fixed header */
 		l4 = ip6[6];
 		l4_offset = 40;
+		if (ports_loaded && (l4 == 6 || l4 == 17 || l4 == 132)) {
+			p->has_ports = 1;
+			p->sport = (ip6[40] << 8) | ip6[41];
+			p->dport = (ip6[42] << 8) | ip6[43];
+			l4_offset = 0;
+		}
 	} else if (proto == ETH_P_ARP || proto == ETH_P_RARP) {
 		__u8 arp[28];
 		if (bpf_skb_load_bytes_relative(skb, 0, arp, sizeof(arp), BPF_HDR_START_NET))
@@ -119,7 +135,7 @@ static __always_inline int summarize(struct __sk_buff *skb, struct packet_summar
 		return 0;
 	}
 
-	switch (l4) {
+	switch (l4) { /* l4_offset 0: no ports to load (none, or already loaded) */
 	case 6: p->protocol = FILTER_PROTO_TCP; break;
 	case 17: p->protocol = FILTER_PROTO_UDP; break;
 	case 132: p->protocol = FILTER_PROTO_SCTP; break;
@@ -203,13 +219,28 @@ static __always_inline int filter_matches(struct __sk_buff *skb)
 	return 0;
 }
 
-static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now)
+/*
+ * Whether this record wakes the consumer. A wakeup (irq_work, then waking the consumer thread,
+ * i.e. inter-processor interrupts) costs the sending CPU tens of microseconds in a VM; the kernel's
+ * adaptive default wakes on nearly every packet of a flood, whose consumer keeps catching up. So:
+ * the first packet after a quiet wakeup_interval_ns wakes (low latency when traffic is sparse), and
+ * a record that lifts the unconsumed data past wakeup_bytes wakes (a consumer asleep on its timer
+ * gets up before the ring fills); the consumer drains on a timer too (PacketCapture's Javadoc).
+ */
+static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now, __u32 record_bytes)
 {
-	if (!wakeup_interval_ns)
-		return 0; /* adaptive: the kernel wakes the consumer when it had caught up */
+	if (!wakeup_interval_ns && !wakeup_bytes)
+		return 0;
 	if (now - s->last_wakeup_ns >= wakeup_interval_ns) {
 		s->last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
+	}
+	if (wakeup_bytes) {
+		__u64 unconsumed = bpf_ringbuf_query(&packets, BPF_RB_AVAIL_DATA);
+		if (unconsumed < wakeup_bytes && unconsumed + record_bytes >= wakeup_bytes) {
+			s->last_wakeup_ns = now;
+			return BPF_RB_FORCE_WAKEUP;
+		}
 	}
 	return BPF_RB_NO_WAKEUP;
 }
@@ -284,7 +315,7 @@ static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
 	s->event.original_length = len;
 	s->event.captured_length = caplen;
 	s->event.flags = flags;
-	__u64 wake = wakeup_flags(s, now);
+	__u64 wake = wakeup_flags(s, now, sizeof(struct packet_event) + caplen + 8);
 
 	if (caplen <= SCRATCH_BYTES) {
 		__u64 n = caplen;

@@ -42,9 +42,10 @@ import java.util.Map;
  * everything attached so far is detached and the error names the interface.
  *
  * <p><b>Draining</b> allocates nothing per packet: {@link #drain(PacketHandler)} hands each record
- * to the handler through one reused {@link PacketEvent}. The kernel wakes {@link #fd()} for the
- * first packet after a quiet period and then at most once per CPU per
- * {@link PacketCaptureOptions#wakeupIntervalNanos()}, so also drain on a timer of that period.
+ * to the handler through one reused {@link PacketEvent}. The kernel makes {@link #fd()} readable
+ * for the first packet after a quiet period and when the ring fills past a threshold, not per
+ * packet (a wakeup costs the sending CPU more than the copy); so also drain on a timer, every
+ * {@link PacketCaptureOptions#DRAIN_INTERVAL_MILLIS} ms ({@link #poll} does both for a plain thread).
  *
  * <p><b>Interfaces that go away</b> (a deleted veth) are noticed by {@link #maintain()}: one warning
  * line, {@link CaptureListener#interfaceGone}, their entry and final counters stay; the others go on.
@@ -138,6 +139,7 @@ public final class PacketCapture implements AutoCloseable {
       object.setRodataU32("snap_length", options.snapLength())
           .setRodataU32("max_packet_bytes", options.effectivePacketBytes())
           .setRodataU64("wakeup_interval_ns", options.wakeupIntervalNanos())
+          .setRodataU32("wakeup_bytes", options.wakeupBytes())
           .setRodataU32("filter_clause_count", filter.clauseCount())
           .setRodata("filter_clauses", filter.encodeClauses())
           .setMaxEntries("packets", options.ringBytes())

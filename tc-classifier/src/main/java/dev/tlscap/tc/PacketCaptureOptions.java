@@ -16,9 +16,13 @@ import java.util.Objects;
  * @param filter the in-kernel filter
  * @param ringBytes the packet ring buffer's size: a power of two, at least 64 KiB
  * @param attachMode TCX links, clsact filters, or the best the kernel has
- * @param wakeupIntervalNanos how often, at most, a CPU wakes the consumer (0: the kernel's adaptive
- *     wakeups, one each time the consumer has caught up); the consumer must then also drain on a
- *     timer of about this period or shorter (the first packet after a quiet period wakes it at once)
+ * @param wakeupIntervalNanos a CPU wakes the consumer ({@link PacketCapture#fd()} becomes readable)
+ *     for its first packet after this long without a wakeup: sparse traffic is seen at once
+ * @param wakeupBytes a packet that lifts the unconsumed data in the ring past this many bytes wakes
+ *     the consumer; -1: a sixteenth of the ring. With both 0, the kernel's adaptive wakeups (one
+ *     each time the consumer has caught up: nearly one per packet in a flood, which costs the
+ *     sending CPUs dearly, see the README). Between wakeups the consumer must drain on its own
+ *     timer, every {@link #DRAIN_INTERVAL_MILLIS} ms or so
  * @param maxInterfaces how many interfaces the kernel keeps counters for
  * @param listener interfaces added or gone, and one-line notices
  */
@@ -30,14 +34,17 @@ public record PacketCaptureOptions(
     int ringBytes,
     AttachMode attachMode,
     long wakeupIntervalNanos,
+    int wakeupBytes,
     int maxInterfaces,
     CaptureListener listener) {
 
   /** tcpdump's default and largest snap length. */
   public static final int DEFAULT_SNAP_LENGTH = 262144;
   public static final int DEFAULT_RING_BYTES = 8 << 20;
-  /** One forced wakeup per CPU per millisecond at most: a flood costs ~1000 wakeups/s per CPU, not one per packet. */
-  public static final long DEFAULT_WAKEUP_INTERVAL_NANOS = 1_000_000;
+  /** A quiet CPU's first packet wakes the consumer; then at most 20 such wakeups per CPU per second. */
+  public static final long DEFAULT_WAKEUP_INTERVAL_NANOS = 50_000_000;
+  /** How often the consumer should drain when no wakeup came (an event-loop timer). */
+  public static final int DRAIN_INTERVAL_MILLIS = 10;
   public static final int DEFAULT_MAX_INTERFACES = 256;
   /** The interface name that means every interface that is up. */
   public static final String ANY = "any";
@@ -68,6 +75,12 @@ public record PacketCaptureOptions(
     if (wakeupIntervalNanos < 0) {
       throw new CaptureException("the wakeup interval must not be negative");
     }
+    if (wakeupBytes == -1) {
+      wakeupBytes = ringBytes / 16;
+    }
+    if (wakeupBytes < 0 || wakeupBytes > ringBytes) {
+      throw new CaptureException("the wakeup threshold " + wakeupBytes + " must be between 0 and the ring size");
+    }
     if (maxInterfaces < 1) {
       throw new CaptureException("maxInterfaces must be at least 1");
     }
@@ -97,6 +110,7 @@ public record PacketCaptureOptions(
     private int ringBytes = DEFAULT_RING_BYTES;
     private AttachMode attachMode = AttachMode.AUTO;
     private long wakeupIntervalNanos = DEFAULT_WAKEUP_INTERVAL_NANOS;
+    private int wakeupBytes = -1;
     private int maxInterfaces = DEFAULT_MAX_INTERFACES;
     private CaptureListener listener = CaptureListener.STDERR;
 
@@ -141,6 +155,12 @@ public record PacketCaptureOptions(
       return this;
     }
 
+    /** -1: a sixteenth of the ring; 0 with a 0 interval: the kernel's adaptive wakeups. */
+    public Builder wakeupBytes(int bytes) {
+      wakeupBytes = bytes;
+      return this;
+    }
+
     public Builder maxInterfaces(int count) {
       maxInterfaces = count;
       return this;
@@ -153,7 +173,7 @@ public record PacketCaptureOptions(
 
     public PacketCaptureOptions build() {
       return new PacketCaptureOptions(interfaces, snapLength, maxPacketBytes, filter, ringBytes, attachMode,
-          wakeupIntervalNanos, maxInterfaces, listener);
+          wakeupIntervalNanos, wakeupBytes, maxInterfaces, listener);
     }
   }
 }

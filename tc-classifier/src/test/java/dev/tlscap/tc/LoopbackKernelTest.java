@@ -67,6 +67,45 @@ class LoopbackKernelTest {
   }
 
   @Test
+  void aFullRingDropsAndCountsPerCpuAndInterface() {
+    int port = EchoPeer.freePort();
+    try (TestCapture t = TestCapture.openAsIs(PacketCaptureOptions.builder().iface("lo").ringBytes(64 << 10)
+        .filter(PacketFilter.parse("udp dst port " + port)))) {
+      Traffic.udpSend("127.0.0.1", port, 3000, 100); // about 150 bytes a record: the ring holds ~430
+      List<CapturedPacket> ours = t.drainAll();
+      InterfaceCounters c = t.capture.counters(0);
+      assertEquals(3000, c.received(), c.toString());
+      assertTrue(c.dropped() > 2000, c.toString());
+      assertEquals(c.received() - c.dropped(), ours.size(), "every packet is captured or counted as dropped");
+      assertEquals(c.dropped(), java.util.Arrays.stream(t.capture.droppedPerCpu()).sum(), "per CPU adds up");
+      assertEquals(c, t.capture.totalCounters(), "one interface: the total is its counters");
+    }
+  }
+
+  @Test
+  void theFirstPacketAfterAQuietSpellWakesTheConsumerAtOnce() throws Exception {
+    int port = EchoPeer.freePort();
+    try (TestCapture t = TestCapture.openAsIs(PacketCaptureOptions.builder().iface("lo")
+        .filter(PacketFilter.parse("udp dst port " + port)))) {
+      java.util.concurrent.atomic.AtomicLong woke = new java.util.concurrent.atomic.AtomicLong();
+      Thread consumer = new Thread(() -> {
+        long start = System.nanoTime();
+        while (t.capture.poll(p -> { }, 10_000) == 0 && System.nanoTime() - start < 20_000_000_000L) {
+          // until the packet arrives
+        }
+        woke.set(System.nanoTime());
+      });
+      consumer.start();
+      Thread.sleep(300); // the consumer waits in epoll_wait now, with a 10 s timeout
+      long sent = System.nanoTime();
+      Traffic.udpSend("127.0.0.1", port, 1, 10);
+      consumer.join(15_000);
+      long latency = woke.get() - sent;
+      assertTrue(latency > 0 && latency < 1_000_000_000L, "woken after " + latency / 1_000_000 + " ms");
+    }
+  }
+
+  @Test
   void aSnapLengthCutsPacketsLikeTcpdumps() throws Exception {
     try (EchoPeer peer = EchoPeer.start(EchoPeer.freePort())) {
       String filter = "udp port " + peer.port();
