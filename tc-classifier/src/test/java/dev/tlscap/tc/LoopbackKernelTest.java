@@ -78,7 +78,9 @@ class LoopbackKernelTest {
       assertTrue(c.dropped() > 2000, c.toString());
       assertEquals(c.received() - c.dropped(), ours.size(), "every packet is captured or counted as dropped");
       assertEquals(c.dropped(), java.util.Arrays.stream(t.capture.droppedPerCpu()).sum(), "per CPU adds up");
-      assertEquals(c, t.capture.totalCounters(), "one interface: the total is its counters");
+      InterfaceCounters total = t.capture.totalCounters(); // filteredOut moves with other lo traffic
+      assertEquals(c.received(), total.received(), "one interface: the total is its counters");
+      assertEquals(c.dropped(), total.dropped());
     }
   }
 
