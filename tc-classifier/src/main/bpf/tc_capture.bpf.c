@@ -45,11 +45,25 @@ struct {
 } packets SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024); /* resized by Java */
-	__type(key, __u32);        /* ifindex; 0 = interfaces without an entry */
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 257);  /* resized by Java: slots 1..max interfaces, 0 = interfaces without a slot */
+	__type(key, __u32);
 	__type(value, struct interface_counters);
 } counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INTERFACE_SLOT_TABLE);
+	__type(key, __u32);        /* ifindex % INTERFACE_SLOT_TABLE */
+	__type(value, struct interface_slot);
+} interface_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);  /* resized by Java */
+	__type(key, __u32);        /* ifindex whose interface_slots entry another interface holds */
+	__type(value, __u32);      /* slot */
+} interface_slot_overflow SEC(".maps");
 
 struct scratch {
 	__u64 last_wakeup_ns;       /* this CPU's last forced wakeup */
@@ -277,16 +291,29 @@ static __always_inline int output_large(struct __sk_buff *skb, struct scratch *s
 	return 0;
 }
 
+/* The counters of an interface: two inlined array lookups on the fast path. */
+static __always_inline struct interface_counters *counters_of(__u32 ifindex)
+{
+	__u32 key = ifindex & (INTERFACE_SLOT_TABLE - 1);
+	__u32 slot = 0;
+	struct interface_slot *entry = bpf_map_lookup_elem(&interface_slots, &key);
+
+	if (entry && entry->ifindex == ifindex) {
+		slot = entry->slot;
+	} else {
+		__u32 *overflow = bpf_map_lookup_elem(&interface_slot_overflow, &ifindex);
+		if (overflow)
+			slot = *overflow;
+	}
+	return bpf_map_lookup_elem(&counters, &slot);
+}
+
 static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
 {
 	__u32 ifindex = skb->ifindex;
-	struct interface_counters *count = bpf_map_lookup_elem(&counters, &ifindex);
-	if (!count) {
-		__u32 unknown = 0;
-		count = bpf_map_lookup_elem(&counters, &unknown);
-		if (!count)
-			return TC_ACT_UNSPEC;
-	}
+	struct interface_counters *count = counters_of(ifindex);
+	if (!count)
+		return TC_ACT_UNSPEC;
 	if (filter_clause_count && !filter_matches(skb)) {
 		count->filtered++;
 		return TC_ACT_UNSPEC;

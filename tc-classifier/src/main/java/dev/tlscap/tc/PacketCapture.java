@@ -9,8 +9,6 @@ import dev.tlscap.bpf.BpfProgram;
 import dev.tlscap.bpf.Errno;
 import dev.tlscap.bpf.RecordHandler;
 import dev.tlscap.bpf.RingBufferReader;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -69,7 +67,7 @@ public final class PacketCapture implements AutoCloseable {
   private final BpfObject object;
   private final BpfProgram ingress;
   private final BpfProgram egress;
-  private final BpfMap counterMap;
+  private final InterfaceSlots slots;
   private final RingBufferReader reader;
   private final BootClock clock = new BootClock();
   private final InterfaceTable table = new InterfaceTable();
@@ -88,14 +86,16 @@ public final class PacketCapture implements AutoCloseable {
   private long malformed;
   private boolean closed;
 
-  /** One interface: its public description and, while it exists, its attachment. */
+  /** One interface: its public description, its counter slot and, while it exists, its attachment. */
   private static final class Attached {
     final CaptureInterface info;
+    final int slot;
     TcAttachment attachment;
     InterfaceCounters finalCounters;
 
-    Attached(CaptureInterface info, TcAttachment attachment) {
+    Attached(CaptureInterface info, int slot, TcAttachment attachment) {
       this.info = info;
+      this.slot = slot;
       this.attachment = attachment;
     }
   }
@@ -106,7 +106,8 @@ public final class PacketCapture implements AutoCloseable {
     this.object = object;
     this.ingress = object.program("tlscap_ingress");
     this.egress = object.program("tlscap_egress");
-    this.counterMap = object.map("counters");
+    this.slots = new InterfaceSlots(object.map("counters"), object.map("interface_slots"),
+        object.map("interface_slot_overflow"), options.maxInterfaces());
     this.reader = new RingBufferReader(object.map("packets"));
     object.closeWith(reader);
     this.wallClockOffset = clock.measureOffset();
@@ -144,6 +145,7 @@ public final class PacketCapture implements AutoCloseable {
           .setRodata("filter_clauses", filter.encodeClauses())
           .setMaxEntries("packets", options.ringBytes())
           .setMaxEntries("counters", options.maxInterfaces() + 1)
+          .setMaxEntries("interface_slot_overflow", options.maxInterfaces())
           .load();
       capture = new PacketCapture(options, object);
       capture.start(devices);
@@ -181,8 +183,6 @@ public final class PacketCapture implements AutoCloseable {
   }
 
   private void start(List<NetDevices.Device> devices) {
-    byte[] zero = new byte[counterValueSize()];
-    counterMap.update(BpfMap.u32Key(0), zero);
     mode = chooseMode(options.attachMode());
     removeLeftovers(devices);
     Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -237,8 +237,7 @@ public final class PacketCapture implements AutoCloseable {
     if (link.warning() != null) {
       listener.notice(link.warning());
     }
-    byte[] zero = new byte[counterValueSize()];
-    counterMap.update(BpfMap.u32Key(d.ifindex()), zero);
+    int slot = slots.assign(d.ifindex());
     boolean loopback = d.loopback();
     TcAttachment attachment;
     try {
@@ -251,7 +250,7 @@ public final class PacketCapture implements AutoCloseable {
         mode = AttachMode.CLSACT;
         attachment = TcAttachment.attach(d.name(), d.ifindex(), ingress, loopback ? null : egress, mode, captureNumber);
       } else {
-        counterMap.delete(BpfMap.u32Key(d.ifindex()));
+        slots.release(d.ifindex());
         throw e;
       }
     }
@@ -261,7 +260,7 @@ public final class PacketCapture implements AutoCloseable {
     synchronized (attached) {
       info = new CaptureInterface(attached.size(), d.name(), d.ifindex(), link.type(), d.arphrdType(), d.mtu(),
           description, attachment.mode(), loopback);
-      attached.add(new Attached(info, attachment));
+      attached.add(new Attached(info, slot, attachment));
       table.put(d.ifindex(), info.id());
     }
     listener.interfaceAdded(info);
@@ -373,12 +372,12 @@ public final class PacketCapture implements AutoCloseable {
         return a.finalCounters;
       }
     }
-    return readCounters(a.info.ifindex());
+    return slots.read(a.slot);
   }
 
   /** The sum over every interface (and packets of interfaces without an entry). */
   public InterfaceCounters totalCounters() {
-    InterfaceCounters total = readCounters(0);
+    InterfaceCounters total = slots.read(0);
     for (int id = 0; id < interfaces().size(); id++) {
       total = total.plus(counters(id));
     }
@@ -388,20 +387,10 @@ public final class PacketCapture implements AutoCloseable {
   /** Packets dropped for a full ring on each CPU, over every interface. */
   public long[] droppedPerCpu() {
     long[] perCpu = new long[BpfMap.possibleCpus()];
-    List<Integer> ifindexes = new ArrayList<>();
-    ifindexes.add(0);
-    for (CaptureInterface i : interfaces()) {
-      ifindexes.add(i.ifindex());
-    }
-    int stride = (InterfaceCounters.SIZE + 7) & ~7;
-    for (int ifindex : ifindexes) {
-      byte[] all = counterMap.lookup(BpfMap.u32Key(ifindex));
-      if (all == null) {
-        continue;
-      }
-      ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.nativeOrder());
-      for (int cpu = 0; cpu < perCpu.length && (cpu + 1) * stride <= all.length; cpu++) {
-        perCpu[cpu] += b.getLong(cpu * stride + InterfaceCounters.DROPPED);
+    slots.addDroppedPerCpu(0, perCpu);
+    for (Attached a : snapshot()) {
+      if (a.finalCounters == null) {
+        slots.addDroppedPerCpu(a.slot, perCpu);
       }
     }
     return perCpu; // interfaces that went away keep only their totals, in counters(id)
@@ -411,30 +400,6 @@ public final class PacketCapture implements AutoCloseable {
     synchronized (attached) {
       return new ArrayList<>(attached);
     }
-  }
-
-  private InterfaceCounters readCounters(int ifindex) {
-    byte[] all = counterMap.lookup(BpfMap.u32Key(ifindex));
-    if (all == null) {
-      return InterfaceCounters.ZERO;
-    }
-    ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.nativeOrder());
-    int stride = (InterfaceCounters.SIZE + 7) & ~7;
-    long received = 0;
-    long dropped = 0;
-    long filtered = 0;
-    long truncated = 0;
-    for (int at = 0; at + stride <= all.length; at += stride) {
-      received += b.getLong(at + InterfaceCounters.RECEIVED);
-      dropped += b.getLong(at + InterfaceCounters.DROPPED);
-      filtered += b.getLong(at + InterfaceCounters.FILTERED);
-      truncated += b.getLong(at + InterfaceCounters.TRUNCATED);
-    }
-    return new InterfaceCounters(received, dropped, filtered, truncated);
-  }
-
-  private int counterValueSize() {
-    return ((InterfaceCounters.SIZE + 7) & ~7) * BpfMap.possibleCpus();
   }
 
   /**
@@ -473,7 +438,7 @@ public final class PacketCapture implements AutoCloseable {
   }
 
   private void interfaceGone(Attached a) {
-    InterfaceCounters last = readCounters(a.info.ifindex());
+    InterfaceCounters last = slots.read(a.slot);
     synchronized (attached) {
       a.finalCounters = last;
     }
@@ -484,7 +449,7 @@ public final class PacketCapture implements AutoCloseable {
     } catch (RuntimeException e) {
       // the interface is gone: its filters or links went with it
     }
-    counterMap.delete(BpfMap.u32Key(a.info.ifindex()));
+    slots.release(a.info.ifindex());
     listener.notice("interface " + a.info.name() + " went away; its capture stops here, the capture of the others goes on");
     listener.interfaceGone(a.info);
   }
@@ -518,7 +483,7 @@ public final class PacketCapture implements AutoCloseable {
     for (Attached a : snapshot()) {
       if (a.attachment != null) {
         synchronized (attached) {
-          a.finalCounters = readCounters(a.info.ifindex());
+          a.finalCounters = slots.read(a.slot);
         }
       }
     }

@@ -153,6 +153,33 @@ class LifecycleKernelTest {
     }
   }
 
+  @Test
+  void interfacesWhoseSlotEntriesCollideAreCountedApart() throws Exception {
+    // lo is ifindex 1; an interface with ifindex 1 + k * 4096 shares its interface_slots entry.
+    String host = "tvcol" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000));
+    int index = 1 + 4096 * ThreadLocalRandom.current().nextInt(100, 200);
+    Command.run(Duration.ofSeconds(10), "ip", "link", "add", host, "index", Integer.toString(index), "type", "veth",
+        "peer", "name", host + "p", "netns", ns.name()).check();
+    try (EchoPeer local = EchoPeer.start(EchoPeer.freePort())) {
+      Command.run(Duration.ofSeconds(10), "ip", "addr", "add", "10.216.9.1/24", "dev", host).check();
+      Command.run(Duration.ofSeconds(10), "ip", "link", "set", host, "up").check();
+      ns.run("ip", "addr", "add", "10.216.9.2/24", "dev", host + "p").check();
+      ns.run("ip", "link", "set", host + "p", "up").check();
+      try (TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface("lo").iface(host)
+          .filter(PacketFilter.parse("udp port " + local.port() + " or udp port 9")))) {
+        assertEquals(index, t.iface(host).ifindex());
+        Traffic.udpPingPong("127.0.0.1", local.port(), 1, 2, 3);
+        Traffic.udpSend("10.216.9.2", 9, 5, 10);
+        t.drainAll();
+        assertEquals(6, t.capture.counters(t.iface("lo").id()).received());
+        assertEquals(5, t.capture.counters(t.iface(host).id()).received());
+        assertEquals(5, t.on(t.iface(host), PacketDirection.OUTBOUND).size());
+      }
+    } finally {
+      NetworkNamespace.deleteLink(host);
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = AttachMode.class, names = {"TCX", "CLSACT"})
   void afterKill9ANewRunStartsCleanlyAndNothingOldRemains(AttachMode mode) throws Exception {
