@@ -51,6 +51,78 @@ struct pt_regs {
 #error "tlscap's BPF programs support x86_64 and arm64"
 #endif
 
+/* from include/linux/sched.h */
+struct task_struct {
+	struct task_struct *group_leader;
+	struct files_struct *files;
+	char comm[16];
+};
+
+/* from include/linux/fdtable.h */
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+/* from include/linux/fs.h */
+struct inode {
+	unsigned short i_mode;
+};
+
+struct file {
+	struct inode *f_inode;
+	void *private_data;
+};
+
+/* from include/linux/net.h */
+struct socket {
+	struct sock *sk;
+};
+
+/* from include/linux/ns_common.h, include/net/net_namespace.h */
+struct ns_common {
+	unsigned int inum;
+};
+
+struct net {
+	struct ns_common ns;
+};
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+/* from include/uapi/linux/in6.h */
+struct in6_addr {
+	__u8 s6_addr[16];
+};
+
+/*
+ * from 'struct sock_common' in include/net/sock.h; the kernel nests these fields in anonymous
+ * unions and structs, which libbpf's CO-RE matching looks through.
+ */
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+};
+
+struct sock {
+	struct sock_common __sk_common;
+};
+
 #pragma clang attribute pop
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
 
 #endif /* TLSCAP_KERNEL_TYPES_H */

@@ -71,6 +71,7 @@ public final class BpfProgram {
       throw new BpfException(what + ": " + binary + " is not a regular file");
     }
     BpfAvailability.ensureUprobes();
+    int site = returnProbe ? 0 : entrySite(binary, symbol);
     Memory function = new Memory(symbol.length() + 1L);
     function.setString(0, symbol);
     Memory opts = new Memory(UPROBE_OPTS_SIZE);
@@ -80,7 +81,7 @@ public final class BpfProgram {
     opts.setByte(UPROBE_OPTS_RETPROBE, (byte) (returnProbe ? 1 : 0));
     opts.setPointer(UPROBE_OPTS_FUNC_NAME, function);
     LibbpfLog.begin();
-    Pointer link = LibBpf.bpf_program__attach_uprobe_opts(program, pid, binary.toString(), 0, opts);
+    Pointer link = LibBpf.bpf_program__attach_uprobe_opts(program, pid, binary.toString(), site, opts);
     if (link == null) {
       int errno = Errno.last();
       String log = LibbpfLog.collected();
@@ -96,7 +97,17 @@ public final class BpfProgram {
       }
       throw new BpfException(what + ": " + reason, errno, log);
     }
-    return new BpfLink(owner, link, kind + " " + target);
+    return new BpfLink(owner, link, kind + " " + target + (site != 0 ? "+" + site : ""));
+  }
+
+  /** See {@link UprobeSite}: the cheapest equivalent offset for an entry probe on {@code symbol}. */
+  private static int entrySite(Path binary, String symbol) {
+    try {
+      byte[] code = ElfSymbols.read(binary, java.util.Set.of(symbol)).code(symbol);
+      return UprobeSite.entryOffset(code, System.getProperty("os.arch"));
+    } catch (java.io.IOException e) {
+      return 0; // libbpf reports what is wrong with the file
+    }
   }
 
   /** Attaches to a raw tracepoint such as {@code sys_enter} or {@code sched_process_exec}. */

@@ -60,8 +60,14 @@ public final class LibbpfLog {
     return String.join("", LINES.get());
   }
 
+  /** libbpf prints a whole verifier log (up to 16 MiB) through one "%s"; format those into a buffer that fits. */
+  private static final long VERIFIER_LOG_BUFFER = (16L << 20) + 4096;
+
   private static int print(int level, Pointer format, Pointer vaList) {
     Memory buffer = FORMAT_BUFFER.get();
+    if (format.getString(0).contains("PROG LOAD LOG")) {
+      buffer = new Memory(VERIFIER_LOG_BUFFER);
+    }
     int n = Libc.vsnprintf(buffer, buffer.size(), format, vaList);
     if (n < 0) {
       return 0;

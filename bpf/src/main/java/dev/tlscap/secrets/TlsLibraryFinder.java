@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.secrets;
+
+import dev.tlscap.bpf.ElfSymbols;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * Finds the files to trace: every libcrypto the dynamic linker can load, every libcrypto/libssl a
+ * running process maps (programs in other mount namespaces, i.e. containers, through
+ * {@code /proc/PID/root}), and the ELF files named with {@code --libssl}. A file is a target when it
+ * defines {@code EVP_KDF_derive} (OpenSSL 3.x), whatever its name. Files are identified by device
+ * and inode, so one file seen under several paths is traced once.
+ *
+ * <p>Not thread-safe. Problems with discovered files are reported as one-line warnings (the capture
+ * goes on); problems with files the user named are {@link IllegalArgumentException}s.
+ */
+public final class TlsLibraryFinder {
+  /** The function every OpenSSL 3 TLS secret passes through. */
+  public static final String KDF_SYMBOL = "EVP_KDF_derive";
+
+  static final List<Path> LIBRARY_DIRECTORIES = List.of(
+      Path.of("/lib"), Path.of("/usr/lib"), Path.of("/lib64"), Path.of("/usr/lib64"), Path.of("/usr/local/lib"),
+      Path.of("/usr/local/lib64"), Path.of("/lib/x86_64-linux-gnu"), Path.of("/usr/lib/x86_64-linux-gnu"),
+      Path.of("/lib/aarch64-linux-gnu"), Path.of("/usr/lib/aarch64-linux-gnu"));
+
+  private final Path proc;
+  private final Map<String, TlsLibrary> known = new LinkedHashMap<>();
+  private final Map<String, String> rejected = new LinkedHashMap<>();
+  private final Consumer<String> warnings;
+
+  /** {@code warnings} receives one line per file that looks like OpenSSL but cannot be traced. */
+  public TlsLibraryFinder(Consumer<String> warnings) {
+    this(Path.of("/proc"), warnings);
+  }
+
+  TlsLibraryFinder(Path proc, Consumer<String> warnings) {
+    this.proc = proc;
+    this.warnings = warnings;
+  }
+
+  /**
+   * Checks a file the user named ({@code --libssl}): it must exist, be an ELF and define
+   * {@code EVP_KDF_derive}; otherwise throws with the one line to print.
+   */
+  public TlsLibrary named(Path file) {
+    Path path = file.toAbsolutePath();
+    ElfSymbols symbols;
+    try {
+      symbols = ElfSymbols.read(path, Set.of(KDF_SYMBOL));
+    } catch (ElfSymbols.NotElfException e) {
+      throw new IllegalArgumentException("--libssl " + file + ": " + e.getMessage().replace(path.toString(), "the file"));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--libssl " + file + ": cannot read it: " + e.getMessage());
+    }
+    if (!symbols.defines(KDF_SYMBOL)) {
+      throw new IllegalArgumentException("--libssl " + file + ": " + missingKdf(symbols));
+    }
+    return remember(path, symbols, "--libssl");
+  }
+
+  /** Every target not found before: the system's libraries, then those running processes map. */
+  public List<TlsLibrary> scan() {
+    List<TlsLibrary> found = new ArrayList<>();
+    for (Path directory : LIBRARY_DIRECTORIES) {
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, "libcrypto.so*")) {
+        for (Path candidate : entries) {
+          consider(candidate, "ld.so", false).ifPresent(found::add);
+        }
+      } catch (IOException ignored) {
+        // no such directory on this distribution
+      }
+    }
+    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> p.getFileName().toString().matches("\\d+"))) {
+      for (Path process : processes) {
+        scanProcess(process, found);
+      }
+    } catch (IOException e) {
+      warnings.accept("cannot list processes in " + proc + ": " + e.getMessage());
+    }
+    return found;
+  }
+
+  /** Targets a single process maps that were not known before (e.g. right after it started). */
+  public List<TlsLibrary> scanProcess(int pid) {
+    List<TlsLibrary> found = new ArrayList<>();
+    scanProcess(proc.resolve(Integer.toString(pid)), found);
+    return found;
+  }
+
+  private void scanProcess(Path process, List<TlsLibrary> found) {
+    List<String> maps;
+    try {
+      maps = Files.readAllLines(process.resolve("maps"));
+    } catch (IOException | RuntimeException e) {
+      return; // the process exited, or is a kernel thread
+    }
+    String pid = process.getFileName().toString();
+    for (String line : maps) {
+      int slash = line.indexOf('/');
+      if (slash < 0 || !(line.contains("libcrypto") || line.contains("libssl"))) {
+        continue;
+      }
+      String mapped = line.substring(slash);
+      if (mapped.endsWith(" (deleted)")) {
+        continue;
+      }
+      // Through /proc/PID/root the path resolves in the process's own mount namespace.
+      Path path = process.resolve("root").resolve(mapped.substring(1));
+      consider(path, "pid " + pid, true).ifPresent(found::add);
+    }
+  }
+
+  private java.util.Optional<TlsLibrary> consider(Path path, String origin, boolean warnIfUnusable) {
+    String id;
+    try {
+      id = identity(path);
+    } catch (IOException e) {
+      return java.util.Optional.empty();
+    }
+    if (known.containsKey(id) || rejected.containsKey(id)) {
+      return java.util.Optional.empty();
+    }
+    ElfSymbols symbols;
+    try {
+      symbols = ElfSymbols.read(path, Set.of(KDF_SYMBOL));
+    } catch (IOException e) {
+      rejected.put(id, e.getMessage());
+      return java.util.Optional.empty();
+    }
+    if (!symbols.defines(KDF_SYMBOL)) {
+      rejected.put(id, missingKdf(symbols));
+      // libssl imports EVP_KDF_derive from libcrypto, which is traced itself: nothing to say.
+      if (warnIfUnusable && path.getFileName().toString().startsWith("libcrypto")) {
+        warnings.accept("no TLS secrets from " + display(path) + ": " + missingKdf(symbols));
+      }
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(remember(path, symbols, origin));
+  }
+
+  private TlsLibrary remember(Path path, ElfSymbols symbols, String origin) {
+    try {
+      String id = identity(path);
+      TlsLibrary existing = known.get(id);
+      if (existing != null) {
+        return existing;
+      }
+      String[] parts = id.split(":");
+      TlsLibrary library = new TlsLibrary(path, Long.parseLong(parts[0]), Long.parseLong(parts[1]),
+          symbols.opensslVersion(), origin);
+      known.put(id, library);
+      return library;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read " + path + ": " + e.getMessage());
+    }
+  }
+
+  /** Forgets a target (e.g. attaching failed), so that a later scan may try it again. */
+  public void forget(TlsLibrary library) {
+    known.remove(library.device() + ":" + library.inode());
+  }
+
+  private static String identity(Path path) throws IOException {
+    Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino");
+    return a.get("dev") + ":" + a.get("ino");
+  }
+
+  private static String missingKdf(ElfSymbols symbols) {
+    String version = symbols.opensslVersion();
+    if (version != null && !version.startsWith("3.")) {
+      return "it is OpenSSL " + version + ", which has no " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x)";
+    }
+    return "it does not define " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x: a libcrypto, or a program linking it statically)";
+  }
+
+  /** A path under /proc/PID/root shown as "PATH (in the mount namespace of pid PID)". */
+  static String display(Path path) {
+    String s = path.toString();
+    if (s.startsWith("/proc/") && s.contains("/root/")) {
+      int root = s.indexOf("/root/");
+      return s.substring(root + 5) + " (pid " + s.substring(6, root) + ")";
+    }
+    return s;
+  }
+}

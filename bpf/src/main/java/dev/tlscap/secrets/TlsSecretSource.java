@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.secrets;
+
+import dev.tlscap.bpf.BpfException;
+import dev.tlscap.bpf.BpfMap;
+import dev.tlscap.bpf.BpfObject;
+import dev.tlscap.bpf.BpfProgram;
+import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.RingBufferReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * TLS secrets from every OpenSSL 3 program on the host (bpf/src/main/bpf/tls_secrets.bpf.c): loads
+ * the program, attaches one uprobe on {@code EVP_KDF_derive} of every target
+ * {@link TlsLibraryFinder} finds and decodes the events.
+ *
+ * <p>TLS 1.2 secrets arrive complete (master secret and client random). TLS 1.3 secrets arrive with
+ * their process and thread but without the client random, which no KDF call carries: the capture
+ * pipeline keys them by trial decryption against the packets. With {@link Options#socketTracing()}
+ * a raw tracepoint on syscall exit also follows TLS socket I/O and attaches the client random and
+ * the socket in the kernel, for traffic tlscap does not capture; it costs every syscall of every
+ * process on the host (getppid 200 -> 356 ns here), so it is off by default.
+ *
+ * <p>The kernel side never wakes the consumer (a wakeup per secret cost 6% of the handshake rate of
+ * {@code openssl s_time}): drain it on a timer, every {@link #DRAIN_INTERVAL_MS} ms or so.
+ * {@link #poll} does that for a plain thread.
+ *
+ * <p>Lifecycle: {@link #open} (throws {@link BpfException} or {@link IllegalArgumentException} with
+ * the one line to print when it cannot start) -> {@link #drain}/{@link #poll} on one thread, with
+ * {@link #rescan()} now and then to trace libraries that appear later (new containers) ->
+ * {@link #close()}, which detaches everything. Not thread-safe: one consumer thread.
+ */
+public final class TlsSecretSource implements AutoCloseable {
+  static final String OBJECT = "/bpf/tls_secrets.bpf.o";
+  /** How often a consumer should drain the events (they arrive without wakeups). */
+  public static final int DRAIN_INTERVAL_MS = 10;
+  /** {@code BPF_RB_NO_WAKEUP} of include/uapi/linux/bpf.h. */
+  static final long BPF_RB_NO_WAKEUP = 1;
+  /** {@code struct tls_counters} of tls_abi.h: five u64 counters. */
+  static final int COUNTER_SECRETS = 0;
+  static final int COUNTER_CLIENT_HELLOS = 8;
+  static final int COUNTER_RING_FULL = 16;
+  static final int COUNTER_PARAMS_UNREADABLE = 24;
+  static final int COUNTER_KDF_CALLS = 32;
+
+  /**
+   * What to trace.
+   *
+   * @param pid only this process (0: every process)
+   * @param comm only processes with this name (null: every process)
+   * @param libssl extra ELF files to trace (statically linked programs); each must define EVP_KDF_derive
+   * @param ringBytes the event ring's size, a power of two
+   * @param scanSystem look for the system's libcrypto and those of running processes
+   * @param socketTracing also follow TLS socket I/O (see the class comment for its cost)
+   */
+  public record Options(int pid, String comm, List<Path> libssl, int ringBytes, boolean scanSystem,
+      boolean socketTracing) {
+    public Options {
+      libssl = List.copyOf(libssl);
+      if (comm != null && comm.getBytes(StandardCharsets.UTF_8).length > 15) {
+        throw new IllegalArgumentException("--comm " + comm + ": the kernel keeps 15 bytes of a process name; use its first 15");
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(0, null, List.of(), 4 << 20, true, false);
+    }
+  }
+
+  /** Counters the BPF side keeps (summed over CPUs). */
+  public record Counters(long secrets, long clientHellos, long ringFull, long paramsUnreadable, long kdfCalls) {}
+
+  private final BpfObject object;
+  private final BpfProgram entry;
+  private final RingBufferReader reader;
+  private final BpfMap counters;
+  private final TlsLibraryFinder finder;
+  private final Consumer<String> messages;
+  private final List<TlsLibrary> libraries = new ArrayList<>();
+  private long malformed;
+
+  private TlsSecretSource(BpfObject object, TlsLibraryFinder finder, Consumer<String> messages) {
+    this.object = object;
+    this.finder = finder;
+    this.messages = messages;
+    this.entry = object.program("kdf_derive_entry");
+    this.reader = new RingBufferReader(object.map("events"));
+    object.closeWith(reader);
+    this.counters = object.map("counters");
+  }
+
+  /**
+   * Loads and attaches. {@code messages} receives one line for each library traced and each warning
+   * (a library that cannot be traced; the capture goes on without it).
+   */
+  public static TlsSecretSource open(Options options, Consumer<String> messages) {
+    TlsLibraryFinder finder = new TlsLibraryFinder(messages);
+    List<TlsLibrary> named = new ArrayList<>();
+    for (Path p : options.libssl()) {
+      named.add(finder.named(p)); // a file the user named must be usable: fail before loading anything
+    }
+    BpfObject object = BpfObject.open(TlsSecretSource.class, OBJECT);
+    try {
+      object.setRodataU32("own_pid", Libc.getpid());
+      object.setRodataU64("submit_flags", BPF_RB_NO_WAKEUP);
+      object.setRodataU32("target_pid", options.pid());
+      byte[] comm = new byte[16];
+      if (options.comm() != null) {
+        byte[] name = options.comm().getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(name, 0, comm, 0, name.length);
+      }
+      object.setRodata("target_comm", comm);
+      SyscallNumbers.forThisMachine().apply(object);
+      object.setMaxEntries("events", options.ringBytes());
+      object.setAutoload("tls_socket_io", options.socketTracing());
+      object.load();
+      TlsSecretSource source = new TlsSecretSource(object, finder, messages);
+      if (options.socketTracing()) {
+        object.program("tls_socket_io").attachRawTracepoint("sys_exit");
+      }
+      for (TlsLibrary library : named) {
+        source.attach(library, true);
+      }
+      if (options.scanSystem()) {
+        source.rescan();
+      }
+      return source;
+    } catch (RuntimeException e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  /** Finds and traces libraries not traced yet; returns them. */
+  public List<TlsLibrary> rescan() {
+    List<TlsLibrary> added = new ArrayList<>();
+    for (TlsLibrary library : finder.scan()) {
+      if (attach(library, false)) {
+        added.add(library);
+      }
+    }
+    return added;
+  }
+
+  /** Traces the libraries process {@code pid} maps, if new (e.g. right after it started). */
+  public List<TlsLibrary> rescanProcess(int pid) {
+    List<TlsLibrary> added = new ArrayList<>();
+    for (TlsLibrary library : finder.scanProcess(pid)) {
+      if (attach(library, false)) {
+        added.add(library);
+      }
+    }
+    return added;
+  }
+
+  private boolean attach(TlsLibrary library, boolean mustWork) {
+    try {
+      entry.attachUprobe(library.path(), TlsLibraryFinder.KDF_SYMBOL, false, -1);
+      libraries.add(library);
+      messages.accept("TLS secrets from " + TlsLibraryFinder.display(library.path())
+          + (library.opensslVersion() != null ? " (OpenSSL " + library.opensslVersion() + ")" : ""));
+      return true;
+    } catch (BpfException e) {
+      finder.forget(library);
+      if (mustWork) {
+        throw e;
+      }
+      messages.accept("warning: " + e.getMessage());
+      return false;
+    }
+  }
+
+  /** The files traced so far. */
+  public List<TlsLibrary> libraries() {
+    return Collections.unmodifiableList(libraries);
+  }
+
+  /** Decodes every pending event to {@code listener}; returns how many records were read. */
+  public int drain(TlsEventListener listener) {
+    return reader.drain((data, at, length) -> decode(data, at, length, listener));
+  }
+
+  /**
+   * As {@link #drain}; when nothing is pending, sleeps up to {@code timeoutMs} (in steps of
+   * {@link #DRAIN_INTERVAL_MS}) until something is.
+   */
+  public int poll(TlsEventListener listener, int timeoutMs) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+    int n = drain(listener);
+    while (n == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(Math.min(DRAIN_INTERVAL_MS, Math.max(1, timeoutMs)));
+      n = drain(listener);
+    }
+    return n;
+  }
+
+  private void decode(java.nio.ByteBuffer data, int at, int length, TlsEventListener listener) {
+    try {
+      TlsEventView.dispatch(data, at, length, listener);
+    } catch (TlsEventView.MalformedEventException e) {
+      malformed++;
+    }
+  }
+
+  /** Records that could not be decoded (counted, skipped), plus those whose listener threw. */
+  public long malformedEvents() {
+    return malformed + reader.handlerFailures();
+  }
+
+  public Counters counters() {
+    return new Counters(counters.sumPerCpuU64(0, COUNTER_SECRETS), counters.sumPerCpuU64(0, COUNTER_CLIENT_HELLOS),
+        counters.sumPerCpuU64(0, COUNTER_RING_FULL), counters.sumPerCpuU64(0, COUNTER_PARAMS_UNREADABLE),
+        counters.sumPerCpuU64(0, COUNTER_KDF_CALLS));
+  }
+
+  @Override
+  public void close() {
+    object.close();
+  }
+
+  /** The syscall numbers tls_secrets.bpf.c watches, which differ by architecture. */
+  enum SyscallNumbers {
+    X86_64(0, 1, 19, 20, 44, 45, 46, 47),
+    AARCH64(63, 64, 65, 66, 206, 207, 211, 212);
+
+    final int[] numbers;
+    static final String[] NAMES = {"nr_read", "nr_write", "nr_readv", "nr_writev", "nr_sendto", "nr_recvfrom",
+        "nr_sendmsg", "nr_recvmsg"};
+
+    SyscallNumbers(int... numbers) {
+      this.numbers = numbers;
+    }
+
+    static SyscallNumbers forThisMachine() {
+      String arch = System.getProperty("os.arch");
+      if (arch.equals("amd64") || arch.equals("x86_64")) {
+        return X86_64;
+      }
+      if (arch.equals("aarch64")) {
+        return AARCH64;
+      }
+      throw new BpfException("tlscap supports x86_64 and arm64, not " + arch);
+    }
+
+    void apply(BpfObject object) {
+      for (int i = 0; i < NAMES.length; i++) {
+        object.setRodataU32(NAMES[i], numbers[i]);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return name() + Arrays.toString(numbers);
+    }
+  }
+}

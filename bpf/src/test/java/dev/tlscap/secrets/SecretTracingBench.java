@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.secrets;
+
+import java.nio.file.Path;
+
+/**
+ * Benchmark helper (not a test): traces TLS secrets into a key log file until killed, printing
+ * "tracing" when attached and the counters at exit. bench/tls-handshakes.sh runs openssl s_time with
+ * and without it. {@code -Dbench.sockets=true} adds the socket tracing; {@code -Dbench.idle=true}
+ * attaches nothing (an A/A check of the method).
+ */
+public final class SecretTracingBench {
+  private SecretTracingBench() {}
+
+  static final boolean WRITE = !Boolean.getBoolean("nowrite");
+
+  public static void main(String[] args) throws Exception {
+    Path keyLog = Path.of(args[0]);
+    try (TlsSecretSource source = TlsSecretSource.open(
+        new TlsSecretSource.Options(0, null, java.util.List.of(), 4 << 20, !Boolean.getBoolean("bench.idle"),
+            Boolean.getBoolean("bench.sockets")), m -> { });
+        KeyLogFile file = KeyLogFile.open(keyLog)) {
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("counters " + source.counters())));
+      System.err.println("tracing");
+      TlsEventListener listener = event -> {
+        if (WRITE && event.keyLogLine() != null) {
+          file.write(event.keyLogLine());
+        }
+      };
+      while (true) {
+        source.poll(listener, 1000);
+        file.flush();
+      }
+    }
+  }
+}
