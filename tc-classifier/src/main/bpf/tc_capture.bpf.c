@@ -67,7 +67,8 @@ struct {
 
 struct scratch {
 	__u64 last_wakeup_ns;       /* this CPU's last forced wakeup */
-	__u64 reserved;
+	__u32 records;              /* records this CPU wrote, for sampling the ring's fill */
+	__u32 unconsumed;           /* the ring's unconsumed bytes at the last sample */
 	struct packet_event event;  /* record header, then the packet bytes */
 	__u8 data[SCRATCH_BYTES];
 };
@@ -233,15 +234,18 @@ static __always_inline int filter_matches(struct __sk_buff *skb)
 	return 0;
 }
 
+#define FILL_SAMPLE_EVERY 32 /* records between two looks at the ring's fill (the consumer's position is a cache miss) */
+
 /*
  * Whether this record wakes the consumer. A wakeup (irq_work, then waking the consumer thread,
  * i.e. inter-processor interrupts) costs the sending CPU tens of microseconds in a VM; the kernel's
  * adaptive default wakes on nearly every packet of a flood, whose consumer keeps catching up. So:
  * the first packet after a quiet wakeup_interval_ns wakes (low latency when traffic is sparse), and
- * a record that lifts the unconsumed data past wakeup_bytes wakes (a consumer asleep on its timer
- * gets up before the ring fills); the consumer drains on a timer too (PacketCapture's Javadoc).
+ * so does a record after which this CPU sees the unconsumed data grown past wakeup_bytes (sampled
+ * every FILL_SAMPLE_EVERY records: a consumer asleep on its timer gets up long before the ring
+ * fills); the consumer drains on a timer too (PacketCapture's Javadoc).
  */
-static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now, __u32 record_bytes)
+static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now)
 {
 	if (!wakeup_interval_ns && !wakeup_bytes)
 		return 0;
@@ -249,9 +253,11 @@ static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now, __u32 re
 		s->last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	if (wakeup_bytes) {
+	if (wakeup_bytes && ++s->records % FILL_SAMPLE_EVERY == 0) {
 		__u64 unconsumed = bpf_ringbuf_query(&packets, BPF_RB_AVAIL_DATA);
-		if (unconsumed < wakeup_bytes && unconsumed + record_bytes >= wakeup_bytes) {
+		__u32 before = s->unconsumed;
+		s->unconsumed = unconsumed;
+		if (before < wakeup_bytes && unconsumed >= wakeup_bytes) {
 			s->last_wakeup_ns = now;
 			return BPF_RB_FORCE_WAKEUP;
 		}
@@ -337,12 +343,13 @@ static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
 	}
 	__u64 now = bpf_ktime_get_boot_ns();
 	s->event.timestamp_ns = now;
-	s->event.socket_cookie = bpf_get_socket_cookie(skb);
+	/* most packets at ingress have no socket yet: skip the helper call then */
+	s->event.socket_cookie = skb->sk ? bpf_get_socket_cookie(skb) : 0;
 	s->event.ifindex = ifindex;
 	s->event.original_length = len;
 	s->event.captured_length = caplen;
 	s->event.flags = flags;
-	__u64 wake = wakeup_flags(s, now, sizeof(struct packet_event) + caplen + 8);
+	__u64 wake = wakeup_flags(s, now);
 
 	if (caplen <= SCRATCH_BYTES) {
 		__u64 n = caplen;

@@ -344,6 +344,11 @@ public final class PacketCapture implements AutoCloseable {
     return wallClockOffset;
   }
 
+  /** The options this capture was opened with. */
+  public PacketCaptureOptions options() {
+    return options;
+  }
+
   /** The filter the kernel applies. */
   public PacketFilter filter() {
     return options.filter();

@@ -108,6 +108,32 @@ class LoopbackKernelTest {
   }
 
   @Test
+  void aRingFillingUpWakesTheConsumerBetweenQuietSpellWakeups() throws Exception {
+    int port = EchoPeer.freePort();
+    try (TestCapture t = TestCapture.openAsIs(PacketCaptureOptions.builder().iface("lo").ringBytes(1 << 20)
+        .wakeupIntervalNanos(60_000_000_000L).filter(PacketFilter.parse("udp dst port " + port)))) {
+      assertEquals((1 << 20) / 16, t.capture.options().wakeupBytes());
+      Traffic.udpSend("127.0.0.1", port, 1, 10); // the quiet-spell wakeup of this CPU is used up
+      assertEquals(1, t.capture.poll(p -> { }, 5_000));
+      java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
+      Thread consumer = new Thread(() -> {
+        long start = System.nanoTime();
+        while (got.get() < 400 && System.nanoTime() - start < 30_000_000_000L) {
+          got.addAndGet(t.capture.poll(p -> { }, 20_000));
+        }
+      });
+      consumer.start();
+      Thread.sleep(300);
+      long sent = System.nanoTime();
+      Traffic.udpSend("127.0.0.1", port, 1000, 100); // ~150 KB: past the 64 KiB threshold
+      consumer.join(25_000);
+      long waited = System.nanoTime() - sent;
+      assertTrue(got.get() >= 400, "the consumer woke for the fill: " + got.get());
+      assertTrue(waited < 5_000_000_000L, "well before its 20 s timeout: " + waited / 1_000_000 + " ms");
+    }
+  }
+
+  @Test
   void aSnapLengthCutsPacketsLikeTcpdumps() throws Exception {
     try (EchoPeer peer = EchoPeer.start(EchoPeer.freePort())) {
       String filter = "udp port " + peer.port();
