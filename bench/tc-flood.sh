@@ -152,6 +152,18 @@ done
           k == "none" ? "-" : median(cpu[k]), k == "none" ? "-" : sprintf("%.0f MiB", median(rss[k]) / 1024)
       }
     }' "$raw"
+  awk '
+    function median(list,   n, i, j, t, a) {
+      n = split(list, a, " ")
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { rate[$1, $2] = $3; rounds[$2] = 1 }
+    END {
+      for (r in rounds) { tl = tl " " rate["tlscap", r] / rate["tcpdump", r]; nn = nn " " rate["tlscap", r] / rate["none", r] }
+      printf "# per round: tlscap/tcpdump median %.2fx (%s ), tlscap/none median %.2fx\n", median(tl), tl, median(nn)
+    }' "$raw"
+  echo "# capturer JVM: ${JAVA_OPTS:-defaults}; FloodCapture options: ${TLSCAP_OPTS:-defaults}"
   echo "# raw: mode round sent_datagrams/s sent in_file dropped cpu% peak_rss_kB"
   sed 's/^/#   /' "$raw"
 } | tee "$table"

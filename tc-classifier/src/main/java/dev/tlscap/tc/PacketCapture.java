@@ -11,9 +11,12 @@ import dev.tlscap.bpf.RecordHandler;
 import dev.tlscap.bpf.RingBufferReader;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Captures packets on one or more interfaces with the TC classifier ({@code tc_capture.bpf.o}):
@@ -61,6 +64,7 @@ public final class PacketCapture implements AutoCloseable {
   static final String OBJECT = "/bpf/tc_capture.bpf.o";
   /** System property that overrides {@link AttachMode#AUTO}: {@code tcx} or {@code clsact}. */
   public static final String MODE_PROPERTY = "tlscap.tc.mode";
+  private static final AtomicLong CAPTURES = new AtomicLong();
 
   private final PacketCaptureOptions options;
   private final CaptureListener listener;
@@ -74,12 +78,11 @@ public final class PacketCapture implements AutoCloseable {
   private final PacketEvent event = new PacketEvent(table);
   private final RecordHandler adapter;
   private final List<Attached> attached = new ArrayList<>();
-  private final java.util.Set<Integer> refused = new java.util.HashSet<>();
+  private final Set<Integer> refused = new HashSet<>();
   private final String namespace = NetDevices.namespace();
   private final Thread shutdownHook;
   /** This capture's number in this process (1-1023, reused cyclically): part of its clsact filter handles. */
   private final int captureNumber = (int) (CAPTURES.getAndIncrement() % 1023) + 1;
-  private static final java.util.concurrent.atomic.AtomicLong CAPTURES = new java.util.concurrent.atomic.AtomicLong();
   private volatile long wallClockOffset;
   private AttachMode mode;
   private PacketHandler handler;

@@ -50,7 +50,7 @@ public final class EchoPeer implements AutoCloseable {
       try (DatagramSocket u = new DatagramSocket(0)) {
         int port = u.getLocalPort();
         try (ServerSocket s = new ServerSocket(port)) {
-          return port;
+          return s.getLocalPort();
         } catch (IOException e) {
           // taken for TCP: try another
         }

@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
  * The capturing process of {@code bench/tc-flood.sh}: tlscap's packet path from the TC classifier
  * to a pcapng file, as the CLI runs it (one thread: poll the ring, write EPBs, tick once a second).
  *
- * <p>{@code FloodCapture -i IF -w FILE [--filter EXPR] [--ring BYTES] [--wakeup-ns N] [--wakeup-bytes N] [--discard] [--no-warm-up] [--snaplen N]}.
+ * <p>Drains on readiness and every {@link PacketCaptureOptions#DRAIN_INTERVAL_MILLIS} ms.
+ * {@code FloodCapture -i IF -w FILE [--filter EXPR] [--ring BYTES] [--wakeup-ns N] [--wakeup-bytes N] [--discard] [--no-warm-up] [--snaplen N]}.
  * Prints {@code ready} once attached; on SIGTERM closes the file and prints one line
  * {@code received=N dropped=N written=N filtered=N}.
  */
@@ -99,7 +100,7 @@ public final class FloodCapture {
       long nextTick = System.nanoTime() + 1_000_000_000L;
       PacketHandler handler = discard ? p -> { } : sink;
       while (!stop) {
-        capture.poll(handler, 5);
+        capture.poll(handler, PacketCaptureOptions.DRAIN_INTERVAL_MILLIS);
         long now = System.nanoTime();
         if (now >= nextTick) {
           sink.writer.tick(System.currentTimeMillis() * 1_000_000L);

@@ -245,6 +245,7 @@ class LifecycleKernelTest {
     assertFalse(hasClsact(dev));
     try (TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface(dev).attachMode(AttachMode.CLSACT))) {
       assertTrue(hasClsact(dev));
+      assertEquals(AttachMode.CLSACT, t.capture.attachMode());
     }
     assertNothingAttached(dev);
     assertFalse(hasClsact(dev));
@@ -256,6 +257,7 @@ class LifecycleKernelTest {
     Command.run(Duration.ofSeconds(10), "tc", "qdisc", "add", "dev", dev, "clsact").check();
     try (TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface(dev).attachMode(AttachMode.CLSACT))) {
       assertTrue(tcFilters(dev).contains("tlscap_"));
+      assertEquals(List.of(), t.notices, "a qdisc without tlscap filters is no leftover");
     }
     assertNothingAttached(dev);
     assertTrue(hasClsact(dev), "tlscap did not add it, so it does not remove it: "
