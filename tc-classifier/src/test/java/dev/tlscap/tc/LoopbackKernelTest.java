@@ -134,6 +134,28 @@ class LoopbackKernelTest {
   }
 
   @Test
+  void drainingAllocatesNothingPerPacket() {
+    int port = EchoPeer.freePort();
+    try (TestCapture t = TestCapture.open(PacketCaptureOptions.builder().iface("lo")
+        .filter(PacketFilter.parse("udp dst port " + port)))) {
+      long[] sum = new long[1];
+      PacketHandler reader = p -> sum[0] += p.timestampNanos() + p.ifindex() + p.interfaceId() + p.originalLength()
+          + p.capturedLength() + p.socketCookie() + p.direction().ordinal() + p.flags() + p.data().get(p.dataOffset());
+      Traffic.udpSend("127.0.0.1", port, 20_000, 64); // warm up
+      TestCapture.sleep(200);
+      t.capture.drain(reader);
+      Traffic.udpSend("127.0.0.1", port, 50_000, 64);
+      TestCapture.sleep(200);
+      com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+      long before = mx.getCurrentThreadAllocatedBytes();
+      int n = t.capture.drain(reader);
+      long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+      assertEquals(50_000, n);
+      assertTrue(allocated < 4096, allocated + " bytes allocated draining " + n + " packets");
+    }
+  }
+
+  @Test
   void aSnapLengthCutsPacketsLikeTcpdumps() throws Exception {
     try (EchoPeer peer = EchoPeer.start(EchoPeer.freePort())) {
       String filter = "udp port " + peer.port();
