@@ -58,6 +58,8 @@ public final class Command {
         throw new AssertionError("command timed out after " + timeout + ": " + String.join(" ", argv)
             + "\nstderr so far: " + err.text());
       }
+      out.join(); // the process ended: read its output to the end before returning it
+      err.join();
       return new Result(List.of(argv), p.exitValue(), out.text(), err.text());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + String.join(" ", argv), e);
