@@ -1,0 +1,974 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture.tls;
+
+import dev.tlscap.capture.tls.TrialDecryption.RecordKeys;
+import dev.tlscap.capture.tls.TrialDecryption.Tls12Keys;
+import dev.tlscap.secrets.TlsLabel;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.Set;
+
+/**
+ * The TLS of one TCP connection, both directions, followed from its captured segments far enough
+ * to prove which TLS secrets belong to it.
+ *
+ * <p>It rebuilds each direction's byte stream ({@link TcpReassembly}), splits it into TLS records
+ * (RFC 8446 5.1: 1-byte type, 2-byte version, 2-byte length), reads the ClientHello and the
+ * ServerHello (through a HelloRetryRequest), and keeps the first few encrypted records of each
+ * direction ({@link #DEFAULT_MAX_KEPT_RECORDS}, each at most 2^14 + 2048 bytes). {@link #verify}
+ * then says whether a secret opens the record it would protect as that key's record 0, which is
+ * what ties a secret that arrived without its client random to this connection.
+ *
+ * <p>Where records are, per direction, counted from 0 among the encrypted ones (TLS 1.3: type 23
+ * records; TLS 1.2: every record after the direction's ChangeCipherSpec):
+ * <ul>
+ *   <li>server: handshake key from record 0 (EncryptedExtensions ... Finished, one or more
+ *       records), then SERVER_TRAFFIC_SECRET_0 from the first record after those;
+ *   <li>client: with 0-RTT the early key from record 0, then the handshake key (Finished), then
+ *       CLIENT_TRAFFIC_SECRET_0.
+ * </ul>
+ * Once a handshake (or early) secret is keyed, the stream opens the following records with it to
+ * find exactly where the next key starts; until then a later secret is tried on every kept record
+ * that could be its first.
+ *
+ * <p>Errors: nothing is thrown for any input. What went wrong shows in {@link #state()} and
+ * {@link #problem()}: a client whose first bytes are no ClientHello is {@link State#NOT_TLS}; broken
+ * framing after that is {@link State#MALFORMED}; a TCP gap that did not fill is {@link State#LOST}.
+ * The records kept before a problem can still be verified.
+ *
+ * <p>Memory per stream is bounded: at most {@code maxKeptRecords} records per direction, a hello
+ * of at most {@link #MAX_HELLO_LENGTH} bytes while it is incomplete, 64 KiB of out-of-order
+ * segments per direction. Kept records are dropped as soon as their direction's secrets are keyed.
+ *
+ * <p>Not thread-safe: one thread (the capture event loop) feeds and verifies.
+ */
+public final class TlsStream {
+  /** Which end of the connection sent a segment: the client sends the ClientHello. */
+  public enum Side { CLIENT, SERVER }
+
+  /** What the stream found so far. */
+  public enum State {
+    /** Not enough client bytes yet to know (the ClientHello is incomplete). */
+    UNDECIDED,
+    /** The ClientHello was read: {@link #clientRandom()} is known. Being followed. */
+    TLS,
+    /**
+     * Not a TLS connection tlscap can follow: the client's first bytes are no TLS ClientHello (or
+     * the server spoke first). Terminal: further segments are ignored.
+     */
+    NOT_TLS,
+    /**
+     * A TLS connection whose records or hellos then broke the format ({@link #problem()} says
+     * where). The broken direction is followed no further; kept records can still be verified.
+     */
+    MALFORMED,
+    /**
+     * A TCP gap in one direction did not fill ({@link #lost(Side)}); that direction is followed no
+     * further; kept records can still be verified.
+     */
+    LOST
+  }
+
+  /** What {@link #verify} found. */
+  public enum Verdict {
+    /** The secret opened (its AEAD tag verified) the record it protects first: it is this connection's. */
+    MATCH,
+    /** It is not this connection's secret (or can never be proven: the record it needs was not kept). */
+    NO_MATCH,
+    /** The records it needs have not been captured yet: try again when more came. */
+    NOT_YET,
+    /** The negotiated cipher suite cannot be checked with the JDK (AES-CCM, CBC suites). */
+    UNSUPPORTED
+  }
+
+  public static final int TLS_1_2 = 0x0303;
+  public static final int TLS_1_3 = 0x0304;
+  /** How many encrypted records are kept per direction by default. */
+  public static final int DEFAULT_MAX_KEPT_RECORDS = 6;
+  /** RFC 5246 6.2.3: TLSCiphertext.length is at most 2^14 + 2048 (RFC 8446 5.2: 2^14 + 256). */
+  static final int MAX_RECORD_LENGTH = (1 << 14) + 2048;
+  /** RFC 8446 5.1: TLSPlaintext.length is at most 2^14. */
+  static final int MAX_PLAINTEXT_LENGTH = 1 << 14;
+  /** The largest ClientHello or ServerHello accepted (real ones have a few KiB). */
+  public static final int MAX_HELLO_LENGTH = 32 * 1024;
+
+  private static final int CONTENT_CHANGE_CIPHER_SPEC = 20;
+  private static final int CONTENT_ALERT = 21;
+  private static final int CONTENT_HANDSHAKE = 22;
+  private static final int CONTENT_APPLICATION_DATA = 23;
+  private static final int CONTENT_HEARTBEAT = 24;
+
+  private static final int SKIP = 0;
+  private static final int HANDSHAKE = 1;
+  private static final int ENCRYPTED = 2;
+
+  private final int maxKeptRecords;
+  private final HalfStream client = new HalfStream(Side.CLIENT);
+  private final HalfStream server = new HalfStream(Side.SERVER);
+  private State state = State.UNDECIDED;
+  private String problem;
+  private ClientHello clientHello;
+  private ServerHello serverHello;
+  private boolean helloRetryRequest;
+  private int version;
+  /** The negotiated suite, when trial decryption knows it. */
+  private CipherSuite suite;
+  /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
+  private final byte[][] keyed = new byte[8][];
+  private boolean fullyKeyed;
+  /** Set when a segment taught something a {@link SecretMatcher} should look at. */
+  private boolean news;
+  private long trialDecryptions;
+
+  /* The last MATCH, so that keying the secret right after does not decrypt again. */
+  private TlsLabel matchedLabel;
+  private byte[] matchedSecret;
+  private int matchedIndex;
+  private RecordKeys matchedKeys;
+
+  /** The matcher's bookkeeping for this stream (package-private, one matcher per stream). */
+  SecretMatcher.StreamEntry matcherEntry;
+
+  /** A stream keeping {@link #DEFAULT_MAX_KEPT_RECORDS} encrypted records per direction. */
+  public TlsStream() {
+    this(DEFAULT_MAX_KEPT_RECORDS);
+  }
+
+  /** A stream keeping at most {@code maxKeptRecords} (1 to 64) encrypted records per direction. */
+  public TlsStream(int maxKeptRecords) {
+    if (maxKeptRecords < 1 || maxKeptRecords > 64) {
+      throw new IllegalArgumentException("maxKeptRecords must be 1 to 64, not " + maxKeptRecords);
+    }
+    this.maxKeptRecords = maxKeptRecords;
+  }
+
+  // ------------------------------------------------------------------ feeding
+
+  /**
+   * Optional: the SYN of {@code from} was seen with this sequence number, so data starts right
+   * after it even when the first data segments arrive out of order.
+   */
+  public void onSyn(Side from, long initialSequence) {
+    if (from != null) {
+      half(from).tcp.start(initialSequence);
+    }
+  }
+
+  /**
+   * Optional: {@code from} sent its FIN. Once its data up to the FIN is in, no more records come
+   * from that side, so a secret its records do not prove is NO_MATCH instead of NOT_YET.
+   */
+  public void onFin(Side from) {
+    if (from != null) {
+      half(from).finished = true;
+    }
+  }
+
+  /**
+   * One TCP segment's payload: {@code length} bytes at {@code offset} of {@code data} (absolute
+   * positions; the buffer's position and limit are not changed; it may be read-only or direct and
+   * is not used after the call). Segments may come out of order or twice.
+   *
+   * @param tcpSeq the segment's TCP sequence number (0 to 2^32-1)
+   * @return true when the stream learnt something a {@link SecretMatcher} should see (the
+   *     ClientHello, the ServerHello, a new encrypted record): call
+   *     {@link SecretMatcher#onRecords} then
+   */
+  public boolean onSegment(Side from, long tcpSeq, ByteBuffer data, int offset, int length) {
+    if (state == State.NOT_TLS || fullyKeyed || from == null || data == null || length <= 0 || offset < 0
+        || offset > data.limit() - length) {
+      return false;
+    }
+    HalfStream h = half(from);
+    if (h.stopped) {
+      return false;
+    }
+    news = false;
+    try {
+      h.tcp.accept(tcpSeq, data, offset, length, h);
+      if (h.tcp.lost() && !h.stopped) {
+        h.stop();
+        if (state == State.UNDECIDED || state == State.TLS) {
+          state = State.LOST;
+          problem = from.name().toLowerCase() + " stream lost: a gap in its TCP sequence was not filled";
+        }
+        news = true;
+      }
+    } catch (RuntimeException e) {
+      // A bug, not the input's fault; the input must still never make the pipeline fail.
+      fail(h, "internal error: " + e);
+    }
+    return news;
+  }
+
+  /**
+   * For fuzzing and tests: a stream fed {@code segments}, alternately from the client and the
+   * server (client first), each side's segments one after the other. Never throws.
+   */
+  public static TlsStream feed(byte[]... segments) {
+    TlsStream stream = new TlsStream();
+    long[] seq = {1000, 5000};
+    for (int i = 0; i < segments.length; i++) {
+      byte[] s = segments[i];
+      if (s == null) {
+        continue;
+      }
+      int side = i & 1;
+      stream.onSegment(side == 0 ? Side.CLIENT : Side.SERVER, seq[side] & 0xFFFFFFFFL, ByteBuffer.wrap(s), 0,
+          s.length);
+      seq[side] += s.length;
+    }
+    return stream;
+  }
+
+  /**
+   * For fuzzing and tests: the ClientHello in bytes a client sent first (TLS records, as on the
+   * wire), or null when they do not start with a complete, well-formed one. Never throws.
+   */
+  public static ClientHello parseClientHello(byte[] clientBytes) {
+    return feed(clientBytes).clientHello;
+  }
+
+  // ------------------------------------------------------------------ what it found
+
+  public State state() {
+    return state;
+  }
+
+  /** What went wrong (for NOT_TLS, MALFORMED and LOST), or null. */
+  public String problem() {
+    return problem;
+  }
+
+  /** The ClientHello, or null before it was read. */
+  public ClientHello clientHello() {
+    return clientHello;
+  }
+
+  /** The 32-byte client random (do not modify), or null before the ClientHello was read. */
+  public byte[] clientRandom() {
+    return clientHello != null ? clientHello.random() : null;
+  }
+
+  /** The server name the client asked for (SNI), or null. */
+  public String serverName() {
+    return clientHello != null ? clientHello.serverName() : null;
+  }
+
+  /** The server random, or null before the ServerHello was read. */
+  public byte[] serverRandom() {
+    return serverHello != null ? serverHello.random() : null;
+  }
+
+  /** The negotiated version ({@link #TLS_1_3}, {@link #TLS_1_2}...), 0 before the ServerHello. */
+  public int version() {
+    return version;
+  }
+
+  /** The negotiated cipher suite (IANA number), 0 before the ServerHello. */
+  public int cipherSuite() {
+    return serverHello != null ? serverHello.cipherSuite() : 0;
+  }
+
+  /** The server answered the first ClientHello with a HelloRetryRequest. */
+  public boolean helloRetryRequest() {
+    return helloRetryRequest;
+  }
+
+  /** A TCP gap in this direction did not fill. */
+  public boolean lost(Side side) {
+    return half(side).tcp.lost();
+  }
+
+  /** Encrypted records seen so far from {@code side} (kept or not). */
+  public int records(Side side) {
+    return half(side).records;
+  }
+
+  /** Records opened so far by {@link #verify} and by following keyed secrets. */
+  public long trialDecryptions() {
+    return trialDecryptions;
+  }
+
+  /**
+   * The secrets Wireshark needs to decrypt this connection: TLS 1.3, the four traffic secrets,
+   * and CLIENT_EARLY_TRAFFIC_SECRET while 0-RTT data may be there (the client offered it and its
+   * handshake key does not open its record 0); TLS 1.2 and older, CLIENT_RANDOM. Before the
+   * ServerHello, the set for the highest version the client offers. Empty before the ClientHello.
+   */
+  public Set<TlsLabel> neededLabels() {
+    EnumSet<TlsLabel> needed = EnumSet.noneOf(TlsLabel.class);
+    if (clientHello == null) {
+      return needed;
+    }
+    boolean tls13 = serverHello != null ? version == TLS_1_3 : clientHello.offersTls13();
+    if (!tls13) {
+      needed.add(TlsLabel.CLIENT_RANDOM);
+      return needed;
+    }
+    needed.add(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET);
+    needed.add(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET);
+    needed.add(TlsLabel.CLIENT_TRAFFIC_SECRET_0);
+    needed.add(TlsLabel.SERVER_TRAFFIC_SECRET_0);
+    if (earlyDataPossible()) {
+      needed.add(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET);
+    }
+    return needed;
+  }
+
+  /** {@link #neededLabels()} not keyed yet. */
+  public Set<TlsLabel> missingLabels() {
+    Set<TlsLabel> missing = neededLabels();
+    missing.removeIf(l -> keyed[l.code()] != null);
+    return missing;
+  }
+
+  /** The ClientHello was read and every needed secret is keyed; the stream follows nothing more. */
+  public boolean fullyKeyed() {
+    return fullyKeyed;
+  }
+
+  /** The secret keyed to this stream for {@code label} (do not modify), or null. */
+  public byte[] keyedSecret(TlsLabel label) {
+    return keyed[label.code()];
+  }
+
+  private boolean earlyDataPossible() {
+    return clientHello.offersEarlyData()
+        && !(client.handshakeEpoch != null && client.handshakeEpoch.start == 0);
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder s = new StringBuilder("TlsStream[").append(state);
+    if (version != 0) {
+      s.append(version == TLS_1_3 ? " TLS 1.3" : version == TLS_1_2 ? " TLS 1.2" : String.format(" 0x%04x", version))
+          .append(String.format(" suite 0x%04x", cipherSuite()));
+    }
+    if (clientHello != null) {
+      if (clientHello.serverName() != null) {
+        s.append(' ').append(clientHello.serverName());
+      }
+      s.append(" random ").append(HexFormat.of().formatHex(clientHello.random(), 0, 8)).append('…');
+    }
+    if (problem != null) {
+      s.append(": ").append(problem);
+    }
+    return s.append(']').toString();
+  }
+
+  // ------------------------------------------------------------------ verifying
+
+  /**
+   * Whether {@code secret} is this connection's {@code label} secret: it must open, as record 0 of
+   * its key, the record it protects first (see the class comment for which). Tries every kept
+   * record that could be that one. The secret must have the suite's hash length (TLS 1.3) or 48
+   * bytes (CLIENT_RANDOM, TLS 1.2 AEAD suites, checked on each direction's Finished).
+   * EXPORTER_SECRET protects no record: always NO_MATCH. A label already keyed gives MATCH for the
+   * same secret and NO_MATCH for another, without decrypting. Never throws.
+   */
+  public Verdict verify(TlsLabel label, byte[] secret) {
+    return verify(label, secret, 0);
+  }
+
+  /**
+   * {@link #verify(TlsLabel, byte[])} trying only records numbered {@code fromRecord} or later in
+   * the label's direction (the earlier ones already failed with this secret); for the matcher.
+   */
+  Verdict verify(TlsLabel label, byte[] secret, int fromRecord) {
+    if (label == null || secret == null) {
+      return Verdict.NO_MATCH;
+    }
+    try {
+      return verifyUnchecked(label, secret, fromRecord);
+    } catch (RuntimeException e) {
+      if (problem == null) {
+        problem = "internal error verifying " + label + ": " + e;
+      }
+      return Verdict.NO_MATCH;
+    }
+  }
+
+  private Verdict verifyUnchecked(TlsLabel label, byte[] secret, int fromRecord) {
+    byte[] already = keyed[label.code()];
+    if (already != null) {
+      return Arrays.equals(already, secret) ? Verdict.MATCH : Verdict.NO_MATCH;
+    }
+    if (state == State.NOT_TLS || label == TlsLabel.EXPORTER_SECRET) {
+      return Verdict.NO_MATCH;
+    }
+    if (serverHello == null) {
+      return state == State.UNDECIDED || state == State.TLS ? Verdict.NOT_YET : Verdict.NO_MATCH;
+    }
+    if (label == TlsLabel.CLIENT_RANDOM) {
+      return verifyTls12(secret);
+    }
+    if (version != TLS_1_3) {
+      return Verdict.NO_MATCH;
+    }
+    if (suite == null || !suite.aead().supported()) {
+      return Verdict.UNSUPPORTED;
+    }
+    if (secret.length != suite.hashLength()) {
+      return Verdict.NO_MATCH;
+    }
+    HalfStream h = half(sideOf(label));
+    int single = -1;
+    int from = 0;
+    switch (label) {
+      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> single = 0;
+      case CLIENT_EARLY_TRAFFIC_SECRET -> {
+        if (!clientHello.offersEarlyData()) {
+          return Verdict.NO_MATCH;
+        }
+        single = 0;
+      }
+      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
+        if (h.early != null && h.early.end >= 0) {
+          single = h.early.end;
+        } else if (!clientHello.offersEarlyData()) {
+          single = 0;
+        } else {
+          from = h.early != null ? h.early.next : 0;
+        }
+      }
+      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
+        if (h.handshakeEpoch != null && h.handshakeEpoch.end >= 0) {
+          single = h.handshakeEpoch.end;
+        } else if (h.handshakeEpoch != null) {
+          from = h.handshakeEpoch.next;
+        } else {
+          from = h.early != null ? h.early.next + 1 : 1;
+        }
+      }
+      default -> {
+        return Verdict.NO_MATCH;
+      }
+    }
+    int first = Math.max(single >= 0 ? single : from, fromRecord);
+    int last = single >= 0 ? single : Integer.MAX_VALUE;
+    TrialDecryption trial = TrialDecryption.forThisThread();
+    RecordKeys keys = null;
+    for (int i = first; i <= last && i < h.records; i++) {
+      byte[] record = h.kept(i);
+      if (record == null) {
+        continue;
+      }
+      if (keys == null) {
+        keys = trial.tls13Keys(suite, secret);
+        if (keys == null) {
+          return Verdict.NO_MATCH;
+        }
+      }
+      trialDecryptions++;
+      if (trial.opensTls13(keys, record, 0)) {
+        matchedLabel = label;
+        matchedSecret = secret;
+        matchedIndex = i;
+        matchedKeys = keys;
+        return Verdict.MATCH;
+      }
+    }
+    if (single >= 0 && h.records > single) {
+      return Verdict.NO_MATCH;
+    }
+    return h.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
+  }
+
+  /** TLS 1.0-1.2 master secret: opens the first encrypted record (Finished) of either direction. */
+  private Verdict verifyTls12(byte[] masterSecret) {
+    if (version == TLS_1_3) {
+      return Verdict.NO_MATCH;
+    }
+    if (suite == null || !suite.aead().supported()) {
+      return Verdict.UNSUPPORTED;
+    }
+    if (masterSecret.length != 48) {
+      return Verdict.NO_MATCH;
+    }
+    TrialDecryption trial = TrialDecryption.forThisThread();
+    Tls12Keys keys = null;
+    boolean tried = false;
+    for (HalfStream h : new HalfStream[] {client, server}) {
+      byte[] record = h.records > 0 ? h.kept(0) : null;
+      if (record == null) {
+        continue;
+      }
+      if (keys == null) {
+        keys = trial.tls12Keys(suite, masterSecret, clientHello.random(), serverHello.random());
+        if (keys == null) {
+          return Verdict.NO_MATCH;
+        }
+      }
+      tried = true;
+      trialDecryptions++;
+      if (trial.opensTls12(h == client ? keys.client() : keys.server(), record, 0)) {
+        return Verdict.MATCH;
+      }
+    }
+    if (tried || client.records > 0 && server.records > 0) {
+      return Verdict.NO_MATCH;
+    }
+    return client.canKeepMore() || server.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
+  }
+
+  /**
+   * The matcher keyed {@code secret} to this stream (proven by {@link #verify}, or joined by client
+   * random). Remembers it, follows the records it opens to learn where the next key starts, and
+   * drops kept records no secret needs any more.
+   */
+  void keyed(TlsLabel label, byte[] secret) {
+    if (keyed[label.code()] != null) {
+      return;
+    }
+    try {
+      if (label.isTls13() && label != TlsLabel.EXPORTER_SECRET && version == TLS_1_3 && suite != null
+          && suite.aead().supported()) {
+        boolean matched = label == matchedLabel && secret == matchedSecret
+            || verifyUnchecked(label, secret, 0) == Verdict.MATCH;
+        if (matched) {
+          followKey(label, matchedKeys, matchedIndex);
+        }
+      }
+    } catch (RuntimeException e) {
+      if (problem == null) {
+        problem = "internal error keying " + label + ": " + e;
+      }
+    }
+    keyed[label.code()] = secret;
+    matchedLabel = null;
+    matchedSecret = null;
+    matchedKeys = null;
+    releaseWhatIsKeyed();
+  }
+
+  /** A key opens record {@code index} as its record 0: what that says about where keys change. */
+  private void followKey(TlsLabel label, RecordKeys keys, int index) {
+    switch (label) {
+      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> server.handshakeEpoch = new KeyEpoch(keys, index);
+      case CLIENT_EARLY_TRAFFIC_SECRET -> client.early = new KeyEpoch(keys, index);
+      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
+        client.handshakeEpoch = new KeyEpoch(keys, index);
+        if (client.early != null && client.early.end < 0) {
+          client.early.end = index;
+        }
+      }
+      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
+        HalfStream h = half(sideOf(label));
+        if (h.handshakeEpoch != null && h.handshakeEpoch.end < 0) {
+          h.handshakeEpoch.end = index;
+        }
+      }
+      default -> { }
+    }
+    client.followEpochs();
+    server.followEpochs();
+  }
+
+  private void releaseWhatIsKeyed() {
+    if (clientHello == null) {
+      return;
+    }
+    Set<TlsLabel> missing = missingLabels();
+    if (missing.isEmpty()) {
+      fullyKeyed = true;
+      client.release();
+      server.release();
+      return;
+    }
+    boolean clientNeeds = false;
+    boolean serverNeeds = false;
+    for (TlsLabel l : missing) {
+      Side s = sideOf(l);
+      clientNeeds |= s != Side.SERVER;
+      serverNeeds |= s != Side.CLIENT;
+    }
+    if (serverHello != null && !clientNeeds) {
+      client.release();
+    }
+    if (serverHello != null && !serverNeeds) {
+      server.release();
+    }
+  }
+
+  /** Which direction's records a secret protects; null for both (CLIENT_RANDOM) or none (EXPORTER). */
+  static Side sideOf(TlsLabel label) {
+    return switch (label) {
+      case CLIENT_EARLY_TRAFFIC_SECRET, CLIENT_HANDSHAKE_TRAFFIC_SECRET, CLIENT_TRAFFIC_SECRET_0 -> Side.CLIENT;
+      case SERVER_HANDSHAKE_TRAFFIC_SECRET, SERVER_TRAFFIC_SECRET_0 -> Side.SERVER;
+      default -> null;
+    };
+  }
+
+  /** Encrypted records of {@code side} a secret can be tried on (0 until the suite is known). */
+  int recordsReady(Side side) {
+    return serverHello != null ? half(side).records : 0;
+  }
+
+  /** The ServerHello was read (the matcher's cue that secrets can be tried). */
+  boolean negotiated() {
+    return serverHello != null;
+  }
+
+  /** For tests: the kept record {@code index} of {@code side}, or null. */
+  byte[] keptRecord(Side side, int index) {
+    return half(side).kept(index);
+  }
+
+  /** For tests: bytes held by this stream (kept records, hello buffers, out-of-order segments). */
+  long heldBytes() {
+    return client.heldBytes() + server.heldBytes();
+  }
+
+  // ------------------------------------------------------------------ parsing
+
+  private HalfStream half(Side side) {
+    return side == Side.CLIENT ? client : server;
+  }
+
+  private void notTls(String reason) {
+    state = State.NOT_TLS;
+    problem = reason;
+    client.stop();
+    server.stop();
+    news = true;
+  }
+
+  private void fail(HalfStream h, String message) {
+    h.stop();
+    news = true;
+    if (clientHello == null) {
+      notTls(h.name + ": " + message);
+      return;
+    }
+    if (state == State.UNDECIDED || state == State.TLS) {
+      state = State.MALFORMED;
+      problem = h.name + ": " + message;
+    }
+  }
+
+  private void onClientHello(ClientHello hello) {
+    clientHello = hello;
+    state = State.TLS;
+    news = true;
+  }
+
+  private void onServerHello(ServerHello hello) throws TlsFormatException {
+    int v = hello.version();
+    if (v < 0x0300 || v > TLS_1_3) {
+      throw new TlsFormatException(String.format("ServerHello chose version 0x%04x", v));
+    }
+    if (hello.helloRetryRequest()) {
+      helloRetryRequest = true;
+      return;
+    }
+    serverHello = hello;
+    version = v;
+    suite = CipherSuite.of(hello.cipherSuite(), v == TLS_1_3);
+    news = true;
+    releaseWhatIsKeyed(); // a CLIENT_RANDOM keyed before the ServerHello may be all a TLS 1.2 stream needs
+  }
+
+  /** Where a keyed secret's records run: from {@code start} while its key opens them. */
+  private static final class KeyEpoch {
+    final RecordKeys keys;
+    final int start;
+    /** The next record to try with this key. */
+    int next;
+    /** The first record this key does not open (the next key's record 0), or -1 while unknown. */
+    int end = -1;
+
+    KeyEpoch(RecordKeys keys, int start) {
+      this.keys = keys;
+      this.start = start;
+      this.next = start + 1;
+    }
+  }
+
+  /** One direction: TCP reassembly, record framing, hello parsing, kept encrypted records. */
+  private final class HalfStream implements TcpReassembly.Receiver {
+    final Side side;
+    final String name;
+    final TcpReassembly tcp = new TcpReassembly();
+    /** Followed no further: broken, lost, or every secret it needs is keyed. */
+    boolean stopped;
+    /** The side sent its FIN. */
+    boolean finished;
+
+    private final byte[] header = new byte[5];
+    private int headerFill;
+    private int bodyLength;
+    private int bodyFill;
+    private int mode;
+    private byte[] keeping;
+
+    /** The hello being reassembled (it may span records), null once read. */
+    private byte[] hello;
+    private int helloFill;
+    private boolean helloDone;
+    /** TLS 1.2: this side sent its ChangeCipherSpec; every later record is encrypted. */
+    private boolean tls12Encrypted;
+
+    /** Encrypted records numbered from 0; only the first maxKeptRecords kept. */
+    int records;
+    private byte[][] kept;
+    private boolean released;
+
+    KeyEpoch early;
+    KeyEpoch handshakeEpoch;
+
+    HalfStream(Side side) {
+      this.side = side;
+      this.name = side == Side.CLIENT ? "client" : "server";
+    }
+
+    byte[] kept(int index) {
+      return kept != null && index >= 0 && index < kept.length ? kept[index] : null;
+    }
+
+    /** New encrypted records of this side may still be kept. */
+    boolean canKeepMore() {
+      return !stopped && !released && !(finished && tcp.waitingBytes() == 0) && records < maxKeptRecords;
+    }
+
+    void stop() {
+      stopped = true;
+      hello = null;
+      keeping = null;
+      tcp.clear();
+    }
+
+    void release() {
+      released = true;
+      kept = null;
+      early = null;
+      handshakeEpoch = null;
+      stop();
+    }
+
+    long heldBytes() {
+      long n = (hello != null ? hello.length : 0) + (keeping != null ? keeping.length : 0) + tcp.waitingBytes();
+      if (kept != null) {
+        for (byte[] r : kept) {
+          n += r != null ? r.length : 0;
+        }
+      }
+      return n;
+    }
+
+    @Override
+    public void receive(ByteBuffer data, int offset, int length) {
+      try {
+        while (length > 0 && !stopped) {
+          if (headerFill < 5) {
+            header[headerFill++] = data.get(offset++);
+            length--;
+            if (side == Side.CLIENT && clientHello == null && !checkClientStart()) {
+              return;
+            }
+            if (headerFill == 5) {
+              startRecord();
+            }
+            continue;
+          }
+          int n = Math.min(bodyLength - bodyFill, length);
+          if (mode == ENCRYPTED && keeping != null) {
+            data.get(offset, keeping, 5 + bodyFill, n);
+          } else if (mode == HANDSHAKE) {
+            appendHello(data, offset, n);
+          }
+          bodyFill += n;
+          offset += n;
+          length -= n;
+          if (mode == HANDSHAKE) {
+            parseHello();
+          }
+          if (bodyFill == bodyLength && !stopped) {
+            endRecord();
+          }
+        }
+      } catch (TlsFormatException e) {
+        fail(this, e.getMessage());
+      }
+    }
+
+    /** The client's first record headers, byte by byte: HTTP and friends are NOT_TLS at once. */
+    private boolean checkClientStart() {
+      int b = header[headerFill - 1] & 0xFF;
+      String wrong = switch (headerFill) {
+        case 1 -> b == CONTENT_HANDSHAKE ? null : String.format("first byte 0x%02x is not a TLS handshake record", b);
+        case 2 -> b == 3 ? null : String.format("record version major %d is not 3", b);
+        case 3 -> b <= 4 ? null : String.format("record version 3.%d is not TLS", b);
+        case 5 -> {
+          int length = (header[3] & 0xFF) << 8 | b;
+          yield length > 0 && length <= MAX_PLAINTEXT_LENGTH ? null : "ClientHello record of " + length + " bytes";
+        }
+        default -> null;
+      };
+      if (wrong != null) {
+        notTls("client: " + wrong);
+        return false;
+      }
+      return true;
+    }
+
+    private void startRecord() throws TlsFormatException {
+      int type = header[0] & 0xFF;
+      int major = header[1] & 0xFF;
+      int minor = header[2] & 0xFF;
+      bodyLength = (header[3] & 0xFF) << 8 | (header[4] & 0xFF);
+      bodyFill = 0;
+      if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_HEARTBEAT || major != 3 || minor > 4) {
+        throw new TlsFormatException(String.format("record header %02x %02x %02x is not TLS (record %d)", type, major,
+            minor, records));
+      }
+      if (bodyLength > MAX_RECORD_LENGTH) {
+        throw new TlsFormatException("record of " + bodyLength + " bytes (at most 2^14 + 2048)");
+      }
+      mode = modeOf(type);
+      if (mode == ENCRYPTED) {
+        if (!released && records < maxKeptRecords) {
+          keeping = new byte[5 + bodyLength];
+          System.arraycopy(header, 0, keeping, 0, 5);
+        } else {
+          keeping = null;
+        }
+      }
+      if (bodyLength == 0) {
+        endRecord();
+      }
+    }
+
+    private int modeOf(int type) throws TlsFormatException {
+      if (side == Side.CLIENT) {
+        if (clientHello == null) {
+          if (type != CONTENT_HANDSHAKE) {
+            throw new TlsFormatException("record type " + type + " inside the ClientHello");
+          }
+          return HANDSHAKE;
+        }
+      } else {
+        if (clientHello == null) {
+          notTls("the server spoke first");
+          return SKIP;
+        }
+        if (serverHello == null) {
+          if (type == CONTENT_APPLICATION_DATA) {
+            throw new TlsFormatException("encrypted record before the ServerHello");
+          }
+          return type == CONTENT_HANDSHAKE && !helloDone ? HANDSHAKE : SKIP;
+        }
+      }
+      boolean tls12 = serverHello != null && version != TLS_1_3;
+      if (tls12) {
+        // RFC 5246 7.1: records after a side's ChangeCipherSpec are protected, whatever their type.
+        if (tls12Encrypted) {
+          return ENCRYPTED;
+        }
+        if (type == CONTENT_CHANGE_CIPHER_SPEC) {
+          tls12Encrypted = true;
+        }
+        return SKIP;
+      }
+      // TLS 1.3 (or the client before the ServerHello): RFC 8446 5.2, every protected record is
+      // application_data; ChangeCipherSpec (D.4 compatibility), a second ClientHello after a
+      // HelloRetryRequest and plaintext alerts are skipped.
+      return type == CONTENT_APPLICATION_DATA ? ENCRYPTED : SKIP;
+    }
+
+    private void endRecord() {
+      if (mode == ENCRYPTED) {
+        if (keeping != null) {
+          if (kept == null) {
+            kept = new byte[maxKeptRecords][];
+          }
+          kept[records] = keeping;
+          keeping = null;
+        }
+        records++;
+        news = true;
+        followEpochs();
+      }
+      headerFill = 0;
+      mode = SKIP;
+    }
+
+    private void appendHello(ByteBuffer data, int offset, int n) throws TlsFormatException {
+      if (hello == null) {
+        hello = new byte[Math.max(512, Math.min(n + 64, MAX_HELLO_LENGTH + 4))];
+        helloFill = 0;
+      }
+      if (helloFill + n > hello.length) {
+        if (helloFill + n > MAX_HELLO_LENGTH + 4) {
+          throw new TlsFormatException("hello longer than " + MAX_HELLO_LENGTH + " bytes");
+        }
+        hello = Arrays.copyOf(hello, Math.min(Math.max(hello.length * 2, helloFill + n), MAX_HELLO_LENGTH + 4));
+      }
+      data.get(offset, hello, helloFill, n);
+      helloFill += n;
+    }
+
+    /** RFC 8446 4: Handshake { msg_type (1), length (3), body }; messages may span records. */
+    private void parseHello() throws TlsFormatException {
+      while (!helloDone && helloFill >= 1 && !stopped) {
+        int type = hello[0] & 0xFF;
+        int expected = side == Side.CLIENT ? ClientHello.TYPE : ServerHello.TYPE;
+        if (type != expected) {
+          throw new TlsFormatException("handshake message type " + type + " where a "
+              + (side == Side.CLIENT ? "ClientHello" : "ServerHello") + " belongs");
+        }
+        if (helloFill < 4) {
+          return;
+        }
+        int length = (hello[1] & 0xFF) << 16 | (hello[2] & 0xFF) << 8 | (hello[3] & 0xFF);
+        if (length > MAX_HELLO_LENGTH) {
+          throw new TlsFormatException("hello of " + length + " bytes (at most " + MAX_HELLO_LENGTH + ")");
+        }
+        if (helloFill < 4 + length) {
+          return;
+        }
+        if (side == Side.CLIENT) {
+          onClientHello(ClientHello.parse(hello, 4, length));
+          helloDone = true;
+        } else {
+          onServerHello(ServerHello.parse(hello, 4, length));
+          helloDone = serverHello != null; // after a HelloRetryRequest the real ServerHello follows
+        }
+        int rest = helloFill - 4 - length;
+        System.arraycopy(hello, 4 + length, hello, 0, rest);
+        helloFill = rest;
+      }
+      if (helloDone) {
+        hello = null; // what follows the hello in its record is not needed
+        mode = SKIP;
+      }
+    }
+
+    /** Opens the records after a keyed handshake (or early) secret's first, to find where it ends. */
+    void followEpochs() {
+      follow(early);
+      follow(handshakeEpoch);
+    }
+
+    private void follow(KeyEpoch epoch) {
+      if (epoch == null) {
+        return;
+      }
+      TrialDecryption trial = TrialDecryption.forThisThread();
+      while (epoch.end < 0 && epoch.next < records) {
+        byte[] record = kept(epoch.next);
+        if (record == null) {
+          return; // not kept: where the key ends stays unknown
+        }
+        trialDecryptions++;
+        if (trial.opensTls13(epoch.keys, record, epoch.next - epoch.start)) {
+          epoch.next++;
+        } else {
+          epoch.end = epoch.next;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture.tls;
+
+import java.security.GeneralSecurityException;
+import java.security.InvalidKeyException;
+import java.security.spec.AlgorithmParameterSpec;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Derives record keys from TLS secrets and checks whether a key opens a record (its AEAD tag
+ * verifies). One instance per thread ({@link #forThisThread()}): the JCA {@code Mac} and
+ * {@code Cipher} objects and the scratch buffer are reused from call to call, which keeps an
+ * attempt at a few microseconds. Not thread-safe.
+ *
+ * <p>Methods return a result and never throw for bad input (a wrong key is the common case); a
+ * JDK without one of the algorithms shows as "does not open".
+ */
+final class TrialDecryption {
+  private static final ThreadLocal<TrialDecryption> PER_THREAD = ThreadLocal.withInitial(TrialDecryption::new);
+
+  /** The key and IV protecting one direction's records under one secret. Immutable. */
+  record RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] iv) {}
+
+  /** TLS 1.2: both directions' keys from one master secret. */
+  record Tls12Keys(RecordKeys client, RecordKeys server) {}
+
+  /*
+   * RFC 8446 7.1: HkdfLabel = uint16 length || opaque label<7..255> ("tls13 " + Label) ||
+   * opaque context<0..255> (empty here). HKDF-Expand (RFC 5869 2.3) appends the block counter 0x01;
+   * every key and IV here fits in the first block T(1) = HMAC(secret, HkdfLabel || 0x01).
+   */
+  private static final byte[] IV_LABEL = hkdfLabelBlock1("iv", 12);
+  private static final byte[] KEY_LABEL_16 = hkdfLabelBlock1("key", 16);
+  private static final byte[] KEY_LABEL_32 = hkdfLabelBlock1("key", 32);
+  /** RFC 5246 6.3: the PRF label of the key block. */
+  private static final byte[] KEY_EXPANSION = "key expansion".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  private Mac sha256;
+  private Mac sha384;
+  private Cipher gcm;
+  private Cipher chacha;
+  private byte[] scratch = new byte[1 << 12];
+  private final byte[] nonce = new byte[12];
+  private final byte[] aad12 = new byte[13];
+  /** How many records this thread tried to open. */
+  private long attempts;
+
+  private TrialDecryption() {}
+
+  static TrialDecryption forThisThread() {
+    return PER_THREAD.get();
+  }
+
+  long attempts() {
+    return attempts;
+  }
+
+  private static byte[] hkdfLabelBlock1(String label, int length) {
+    byte[] l = ("tls13 " + label).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] info = new byte[2 + 1 + l.length + 1 + 1];
+    info[0] = (byte) (length >>> 8);
+    info[1] = (byte) length;
+    info[2] = (byte) l.length;
+    System.arraycopy(l, 0, info, 3, l.length);
+    info[3 + l.length] = 0; // empty context
+    info[4 + l.length] = 1; // HKDF-Expand block counter
+    return info;
+  }
+
+  private Mac mac(String algorithm) {
+    try {
+      if (algorithm.equals("HmacSHA256")) {
+        return sha256 != null ? sha256 : (sha256 = Mac.getInstance(algorithm));
+      }
+      return sha384 != null ? sha384 : (sha384 = Mac.getInstance(algorithm));
+    } catch (GeneralSecurityException e) {
+      return null;
+    }
+  }
+
+  private Cipher cipher(CipherSuite.Aead aead) {
+    try {
+      if (aead == CipherSuite.Aead.CHACHA20_POLY1305) {
+        return chacha != null ? chacha : (chacha = Cipher.getInstance(aead.transformation));
+      }
+      return gcm != null ? gcm : (gcm = Cipher.getInstance(aead.transformation));
+    } catch (GeneralSecurityException e) {
+      return null;
+    }
+  }
+
+  /**
+   * RFC 8446 7.3: [sender]_write_key = HKDF-Expand-Label(Secret, "key", "", key_length) and
+   * [sender]_write_iv = HKDF-Expand-Label(Secret, "iv", "", iv_length), with the suite's hash.
+   * Null when the secret does not have the hash's length or the JDK lacks the HMAC.
+   */
+  RecordKeys tls13Keys(CipherSuite suite, byte[] secret) {
+    if (secret == null || secret.length != suite.hashLength()) {
+      return null;
+    }
+    Mac mac = mac(suite.hmac());
+    if (mac == null) {
+      return null;
+    }
+    try {
+      mac.init(new SecretKeySpec(secret, suite.hmac()));
+      mac.update(suite.aead().keyLength == 16 ? KEY_LABEL_16 : KEY_LABEL_32);
+      byte[] t1 = mac.doFinal();
+      SecretKeySpec key = new SecretKeySpec(t1, 0, suite.aead().keyLength, suite.aead().keyAlgorithm);
+      mac.update(IV_LABEL);
+      byte[] iv = java.util.Arrays.copyOf(mac.doFinal(), 12);
+      return new RecordKeys(suite, key, iv);
+    } catch (InvalidKeyException | IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  /**
+   * RFC 5246 6.3: key_block = PRF(master_secret, "key expansion", server_random + client_random),
+   * cut into client_write_MAC_key, server_write_MAC_key (none for AEAD suites), client_write_key,
+   * server_write_key, client_write_IV, server_write_IV. Null when the master secret does not have
+   * 48 bytes or the JDK lacks the HMAC.
+   */
+  Tls12Keys tls12Keys(CipherSuite suite, byte[] masterSecret, byte[] clientRandom, byte[] serverRandom) {
+    if (masterSecret == null || masterSecret.length != 48 || clientRandom == null || serverRandom == null) {
+      return null;
+    }
+    CipherSuite.Aead aead = suite.aead();
+    int keyLength = aead.keyLength;
+    int ivLength = aead.tls12FixedIvLength;
+    byte[] block = prf(suite.hmac(), masterSecret, KEY_EXPANSION, serverRandom, clientRandom, 2 * (keyLength + ivLength));
+    if (block == null) {
+      return null;
+    }
+    RecordKeys client = new RecordKeys(suite, new SecretKeySpec(block, 0, keyLength, aead.keyAlgorithm),
+        java.util.Arrays.copyOfRange(block, 2 * keyLength, 2 * keyLength + ivLength));
+    RecordKeys server = new RecordKeys(suite, new SecretKeySpec(block, keyLength, keyLength, aead.keyAlgorithm),
+        java.util.Arrays.copyOfRange(block, 2 * keyLength + ivLength, 2 * keyLength + 2 * ivLength));
+    return new Tls12Keys(client, server);
+  }
+
+  /**
+   * RFC 5246 5: PRF(secret, label, seed) = P_hash(secret, label + seed), P_hash = HMAC(secret, A(1)
+   * + seed) + HMAC(secret, A(2) + seed) + ..., A(0) = seed, A(i) = HMAC(secret, A(i-1)).
+   */
+  private byte[] prf(String hmac, byte[] secret, byte[] label, byte[] seed1, byte[] seed2, int length) {
+    Mac mac = mac(hmac);
+    if (mac == null) {
+      return null;
+    }
+    try {
+      mac.init(new SecretKeySpec(secret, hmac));
+      byte[] out = new byte[length];
+      mac.update(label);
+      mac.update(seed1);
+      mac.update(seed2);
+      byte[] a = mac.doFinal(); // A(1)
+      int filled = 0;
+      while (filled < length) {
+        mac.update(a);
+        mac.update(label);
+        mac.update(seed1);
+        mac.update(seed2);
+        byte[] block = mac.doFinal();
+        int n = Math.min(block.length, length - filled);
+        System.arraycopy(block, 0, out, filled, n);
+        filled += n;
+        a = mac.doFinal(a); // A(i+1)
+      }
+      return out;
+    } catch (InvalidKeyException e) {
+      return null;
+    }
+  }
+
+  /**
+   * True when {@code keys} open the TLS 1.3 record {@code record} (header included) as record
+   * number {@code seq} of its key: RFC 8446 5.3, nonce = iv XOR the 64-bit sequence number
+   * left-padded to 12 bytes; 5.2, additional data = the 5-byte record header.
+   */
+  boolean opensTls13(RecordKeys keys, byte[] record, long seq) {
+    int bodyLength = record.length - 5;
+    if (bodyLength < CipherSuite.TAG_LENGTH + 1) {
+      return false; // TLSInnerPlaintext holds at least its content type
+    }
+    System.arraycopy(keys.iv(), 0, nonce, 0, 12);
+    xorSequence(seq);
+    return open(keys.suite().aead(), keys.key(), record, 0, 5, 5, bodyLength);
+  }
+
+  /**
+   * True when {@code keys} open the TLS 1.2 record {@code record} as record number {@code seq} of
+   * its direction's epoch. RFC 5246 6.2.3.3: additional_data = seq_num + type + version + length of
+   * the plaintext. GCM (RFC 5288 3): nonce = salt (the 4-byte write IV) + the 8-byte explicit nonce
+   * that starts the body. ChaCha20-Poly1305 (RFC 7905 2): nonce = write IV XOR padded seq_num.
+   */
+  boolean opensTls12(RecordKeys keys, byte[] record, long seq) {
+    CipherSuite.Aead aead = keys.suite().aead();
+    int explicit = aead.tls12ExplicitNonceLength;
+    int ciphertext = record.length - 5 - explicit;
+    int plaintext = ciphertext - CipherSuite.TAG_LENGTH;
+    if (plaintext < 0) {
+      return false;
+    }
+    if (explicit > 0) {
+      System.arraycopy(keys.iv(), 0, nonce, 0, 4);
+      System.arraycopy(record, 5, nonce, 4, 8);
+    } else {
+      System.arraycopy(keys.iv(), 0, nonce, 0, 12);
+      xorSequence(seq);
+    }
+    for (int i = 0; i < 8; i++) {
+      aad12[i] = (byte) (seq >>> (56 - 8 * i));
+    }
+    aad12[8] = record[0];
+    aad12[9] = record[1];
+    aad12[10] = record[2];
+    aad12[11] = (byte) (plaintext >>> 8);
+    aad12[12] = (byte) plaintext;
+    return open(aead, keys.key(), aad12, 0, 13, record, 5 + explicit, ciphertext);
+  }
+
+  private void xorSequence(long seq) {
+    for (int i = 0; i < 8; i++) {
+      nonce[4 + i] ^= (byte) (seq >>> (56 - 8 * i));
+    }
+  }
+
+  private boolean open(CipherSuite.Aead aead, SecretKeySpec key, byte[] record, int aadOffset, int aadLength,
+      int bodyOffset, int bodyLength) {
+    return open(aead, key, record, aadOffset, aadLength, record, bodyOffset, bodyLength);
+  }
+
+  private boolean open(CipherSuite.Aead aead, SecretKeySpec key, byte[] aad, int aadOffset, int aadLength,
+      byte[] body, int bodyOffset, int bodyLength) {
+    Cipher cipher = cipher(aead);
+    if (cipher == null) {
+      return false;
+    }
+    attempts++;
+    AlgorithmParameterSpec params = aead == CipherSuite.Aead.CHACHA20_POLY1305
+        ? new IvParameterSpec(nonce) : new GCMParameterSpec(CipherSuite.TAG_LENGTH * 8, nonce);
+    if (scratch.length < bodyLength) {
+      scratch = new byte[Math.max(bodyLength, scratch.length * 2)];
+    }
+    try {
+      try {
+        cipher.init(Cipher.DECRYPT_MODE, key, params);
+      } catch (InvalidKeyException sameKeyAndNonce) {
+        // JDK 17's ChaCha20-Poly1305 refuses the key and nonce of its previous init, even to
+        // decrypt (trying one secret on several records does that): init once with another nonce.
+        nonce[0] ^= 1;
+        cipher.init(Cipher.DECRYPT_MODE, key, new IvParameterSpec(nonce));
+        nonce[0] ^= 1;
+        cipher.init(Cipher.DECRYPT_MODE, key, params);
+      }
+      cipher.updateAAD(aad, aadOffset, aadLength);
+      cipher.doFinal(body, bodyOffset, bodyLength, scratch, 0);
+      return true;
+    } catch (AEADBadTagException e) {
+      return false;
+    } catch (GeneralSecurityException | IllegalArgumentException | IllegalStateException e) {
+      // ShortBufferException cannot happen (scratch is large enough); a bad key length or a JDK
+      // without the cipher means "does not open" too.
+      return false;
+    }
+  }
+
+  /** The plaintext of the last record opened, up to {@code length} bytes; for tests. */
+  byte[] lastPlaintext(int length) {
+    return java.util.Arrays.copyOf(scratch, length);
+  }
+}
