@@ -529,7 +529,9 @@ public final class SecretMatcher {
       }
       return; // a different secret for a label this stream has: the first (proven or joined) stays
     }
-    stream.keyed(label, secret);
+    long before = stream.trialDecryptions();
+    stream.keyed(label, secret); // opens the records after a handshake key's first to find where it ends
+    trialDecryptions += stream.trialDecryptions() - before;
     entry.lines.add(new KeyedLine(label, secret, source));
     switch (how) {
       case RANDOM -> keyedByRandom++;

@@ -186,6 +186,11 @@ public final class TlsStream {
       return false;
     }
     news = false;
+    if (h == server && clientHello == null && !client.sentAny) {
+      notTls("the server spoke first");
+      return true;
+    }
+    h.sentAny = true;
     try {
       h.tcp.accept(tcpSeq, data, offset, length, h);
       if (h.tcp.lost() && !h.stopped) {
@@ -399,7 +404,7 @@ public final class TlsStream {
     if (state == State.NOT_TLS || label == TlsLabel.EXPORTER_SECRET) {
       return Verdict.NO_MATCH;
     }
-    if (serverHello == null) {
+    if (clientHello == null || serverHello == null) {
       return state == State.UNDECIDED || state == State.TLS ? Verdict.NOT_YET : Verdict.NO_MATCH;
     }
     if (label == TlsLabel.CLIENT_RANDOM) {
@@ -696,6 +701,8 @@ public final class TlsStream {
     boolean stopped;
     /** The side sent its FIN. */
     boolean finished;
+    /** A segment with data came from this side. */
+    boolean sentAny;
 
     private final byte[] header = new byte[5];
     private int headerFill;
@@ -850,10 +857,7 @@ public final class TlsStream {
           return HANDSHAKE;
         }
       } else {
-        if (clientHello == null) {
-          notTls("the server spoke first");
-          return SKIP;
-        }
+        // (Server bytes while the ClientHello is incomplete: client bytes were lost or come late.)
         if (serverHello == null) {
           if (type == CONTENT_APPLICATION_DATA) {
             throw new TlsFormatException("encrypted record before the ServerHello");

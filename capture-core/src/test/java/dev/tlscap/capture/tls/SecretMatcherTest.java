@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture.tls;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tlscap.secrets.TlsLabel;
+import dev.tlscap.secrets.TlsSecretEvent;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * SecretMatcher on the recorded connections: the key log's secrets, delivered without their client
+ * random as the uprobes deliver them, come back as exactly the key log's lines, on the right
+ * connections.
+ */
+class SecretMatcherTest {
+  enum When { BEFORE_THE_PACKETS, AT_THE_CLIENT_HELLO, AFTER_THE_PACKETS }
+
+  static Stream<Arguments> fixturesAndTimings() {
+    return RecordedTraffic.ALL.stream().flatMap(f -> Stream.of(When.values()).map(w -> Arguments.of(f, w)));
+  }
+
+  /** Client-side secrets (OpenSSL's client derivation order) of each connection, from pid 1 tid 1, without random. */
+  static List<TlsSecretEvent> clientSecrets(RecordedTraffic t, String random) {
+    return RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, false);
+  }
+
+  static List<String> linesOf(RecordedTraffic t, String random) {
+    return t.keyLog.stream().filter(l -> RecordedTraffic.randomHex(l).equals(random)).toList();
+  }
+
+  static void assertEveryLineKeyedOnce(Replay r) {
+    for (int i = 0; i < r.streams.length; i++) {
+      assertEquals(new TreeSet<>(r.expectedLines(i)), new TreeSet<>(r.keyedLines(i)),
+          r.traffic.name + " connection " + i);
+      assertEquals(r.expectedLines(i).size(), r.keyedLines(i).size(), "each line once");
+      assertTrue(r.streams[i].fullyKeyed(), r.streams[i].toString());
+      assertTrue(r.fullyKeyed.contains(r.streams[i]));
+    }
+    assertEquals(r.streams.length, r.fullyKeyed.size(), "onFullyKeyed once per stream");
+    assertEquals(r.traffic.keyLog.size(), r.allLines.size());
+    assertEquals(0, r.matcher.counters().unmatched());
+    assertEquals(0, r.matcher.waitingSecrets());
+  }
+
+  @ParameterizedTest
+  @MethodSource("fixturesAndTimings")
+  void everyKeyLogLineIsReproducedFromSecretsWithoutRandom(String fixture, When when) {
+    Replay r = new Replay(RecordedTraffic.load(fixture));
+    List<String> randoms = r.traffic.randoms();
+    switch (when) {
+      case BEFORE_THE_PACKETS -> {
+        for (String random : randoms) {
+          r.secrets(clientSecrets(r.traffic, random));
+        }
+        r.packets();
+      }
+      case AT_THE_CLIENT_HELLO -> {
+        for (int c = 0; c < r.streams.length; c++) {
+          r.untilClientHello(c);
+          r.secrets(clientSecrets(r.traffic, r.randoms().get(c)));
+        }
+        r.packets();
+      }
+      case AFTER_THE_PACKETS -> {
+        r.packets();
+        for (String random : randoms) {
+          r.secrets(clientSecrets(r.traffic, random));
+        }
+      }
+    }
+    assertEveryLineKeyedOnce(r);
+    SecretMatcher.Counters c = r.matcher.counters();
+    boolean tls12 = fixture.equals("tls12");
+    assertEquals(tls12 ? 0 : randoms.size(), c.keyedByThread(), "EXPORTER_SECRET by thread");
+    assertEquals(r.traffic.keyLog.size() - c.keyedByThread(), c.keyedByTrial());
+    assertTrue(c.trialDecryptions() >= c.keyedByTrial());
+  }
+
+  @Test
+  void interleavedHandshakesOfOneThreadAreKeyedToTheirOwnConnections() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm"); // two connections, same suite
+    for (boolean secretsFirst : new boolean[] {true, false}) {
+      Replay r = new Replay(t);
+      List<String> randoms = t.randoms();
+      List<TlsSecretEvent> a = clientSecrets(t, randoms.get(0)); // SH, ST0, EXP, CH, CT0
+      List<TlsSecretEvent> b = clientSecrets(t, randoms.get(1));
+      // One thread driving both handshakes: each EXPORTER still right after its own SERVER_TRAFFIC_SECRET_0.
+      List<TlsSecretEvent> mixed = List.of(a.get(0), b.get(0), b.get(1), b.get(2), a.get(1), a.get(2), b.get(3),
+          a.get(3), a.get(4), b.get(4));
+      if (secretsFirst) {
+        r.secrets(mixed).packets();
+      } else {
+        r.packets().secrets(mixed);
+      }
+      assertEveryLineKeyedOnce(r);
+    }
+  }
+
+  @Test
+  void bothEndsTracedGiveEachLineOnceAndReportTheSecondProcess() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    Replay both = new Replay(t);
+    Replay serverOnly = new Replay(t);
+    for (String random : t.randoms()) {
+      List<TlsSecretEvent> server = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.SERVER_ORDER, 2, 2, false);
+      List<TlsSecretEvent> client = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, false);
+      both.secrets(server).secrets(client);
+      serverOnly.secrets(server);
+    }
+    both.packets();
+    serverOnly.packets();
+    assertEveryLineKeyedOnce(both);
+    assertEquals(t.keyLog.size(), both.keyedAgain.size(), both.keyedAgain.toString());
+    for (int i = 0; i < both.streams.length; i++) {
+      Set<Integer> pids = new HashSet<>();
+      both.sources.get(both.streams[i]).forEach(e -> pids.add(e.pid()));
+      assertEquals(Set.of(1, 2), pids, "both processes reported for connection " + i);
+    }
+    assertEquals(serverOnly.matcher.counters().trialDecryptions(), both.matcher.counters().trialDecryptions(),
+        "the second process's copies are not decrypted again");
+    // And when the second copy comes after the first was keyed: no decryption at all for it.
+    long trials = both.matcher.counters().trialDecryptions();
+    both.secrets(RecordedTraffic.events(linesOf(t, t.randoms().get(0)), RecordedTraffic.SERVER_ORDER, 3, 3, false));
+    assertEquals(trials, both.matcher.counters().trialDecryptions());
+    assertEquals(t.keyLog.size() + 5, both.keyedAgain.size());
+  }
+
+  @Test
+  void secretsWithTheirRandomAreKeyedAtOnceOrWhenTheirStreamAppears() {
+    RecordedTraffic t = RecordedTraffic.load("tls12");
+    String random = t.randoms().get(0);
+    Replay before = new Replay(t);
+    before.secrets(RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, true));
+    assertEquals(1, before.matcher.waitingSecrets(), "waits for its stream");
+    before.packets();
+    assertEveryLineKeyedOnce(before);
+    assertEquals(1, before.matcher.counters().keyedByRandom());
+    assertEquals(0, before.matcher.counters().trialDecryptions());
+
+    Replay after = new Replay(t).packets();
+    after.secrets(RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, true));
+    assertEveryLineKeyedOnce(after);
+    assertEquals(1, after.matcher.counters().keyedByRandom());
+  }
+
+  @Test
+  void tls13SecretsWithTheirRandomAreKeyedWithoutDecrypting() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-chacha20");
+    Replay r = new Replay(t).packets();
+    r.secrets(RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true));
+    assertEveryLineKeyedOnce(r);
+    assertEquals(t.keyLog.size(), r.matcher.counters().keyedByRandom());
+  }
+
+  @Test
+  void wrongSecretsAreNeverKeyedAndExpireAsUnmatched() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes256-gcm");
+    Replay r = new Replay(t);
+    List<TlsSecretEvent> wrong = new ArrayList<>();
+    for (TlsSecretEvent e : clientSecrets(t, t.randoms().get(0))) {
+      byte[] s = e.secret().clone();
+      s[3] ^= 0x40;
+      wrong.add(new TlsSecretEvent(0, e.pid(), e.tid(), e.comm(), null, null, e.label(), s));
+    }
+    r.secrets(wrong).packets();
+    assertTrue(r.allLines.isEmpty(), r.allLines.toString());
+    assertEquals(wrong.size(), r.matcher.waitingSecrets(), "the candidates and the exporter waiting on one");
+    r.matcher.expire(r.now + SecretMatcher.DEFAULT_TTL_NANOS + 1);
+    assertEquals(wrong.size(), r.matcher.counters().unmatched());
+    assertEquals(0, r.matcher.waitingSecrets());
+    assertEquals(1, r.matcher.counters().streamsGivenUp());
+    // The right secrets after the stream was given up: a stream is tried while it is young only.
+    r.secrets(clientSecrets(t, t.randoms().get(0)));
+    assertTrue(r.allLines.isEmpty());
+  }
+
+  @Test
+  void anExporterWithoutAPrecedingServerTrafficSecretIsUnmatched() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    Replay r = new Replay(t).packets();
+    List<TlsSecretEvent> events = clientSecrets(t, t.randoms().get(0));
+    TlsSecretEvent exporter = events.stream().filter(e -> e.label() == TlsLabel.EXPORTER_SECRET).findFirst()
+        .orElseThrow();
+    r.secrets(List.of(exporter));
+    assertEquals(1, r.matcher.counters().unmatched());
+    assertTrue(r.allLines.isEmpty());
+  }
+
+  @Test
+  void theCapDropsTheOldestCandidates() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    Replay r = new Replay(t, SecretMatcher.DEFAULT_TTL_NANOS, 5);
+    Random random = new Random(1);
+    List<TlsSecretEvent> junk = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      byte[] s = new byte[32];
+      random.nextBytes(s);
+      junk.add(new TlsSecretEvent(0, 9, 9, "junk", null, null, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, s));
+    }
+    r.secrets(junk);
+    assertEquals(5, r.matcher.waitingSecrets());
+    assertEquals(3, r.matcher.counters().droppedByCap());
+    // Real secrets still get through (they push junk out).
+    String first = t.randoms().get(0);
+    r.secrets(clientSecrets(t, first)).packets();
+    assertEquals(new TreeSet<>(linesOf(t, first)), new TreeSet<>(r.keyedLines(0)));
+  }
+
+  @Test
+  void eachWaitingCandidateIsTriedAtMostOncePerRecord() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    Replay r = new Replay(t);
+    Random random = new Random(2);
+    int junkPerLabel = 40;
+    List<TlsSecretEvent> junk = new ArrayList<>();
+    for (TlsLabel label : List.of(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.SERVER_TRAFFIC_SECRET_0,
+        TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0)) {
+      for (int i = 0; i < junkPerLabel; i++) {
+        byte[] s = new byte[32];
+        random.nextBytes(s);
+        junk.add(new TlsSecretEvent(0, 9, 10 + i, "junk", null, null, label, s));
+      }
+    }
+    r.secrets(junk);
+    for (String rnd : t.randoms()) {
+      r.secrets(clientSecrets(t, rnd));
+    }
+    r.packets();
+    assertEquals(t.keyLog.size(), r.allLines.size());
+    // Each record of each stream is tried with each waiting candidate of a label it could carry at most once.
+    long records = 0;
+    for (TlsStream s : r.streams) {
+      records += Math.min(s.records(TlsStream.Side.CLIENT), TlsStream.DEFAULT_MAX_KEPT_RECORDS)
+          + Math.min(s.records(TlsStream.Side.SERVER), TlsStream.DEFAULT_MAX_KEPT_RECORDS);
+    }
+    long bound = records * (2L * junkPerLabel + 2) + 16 * r.streams.length;
+    long trials = r.matcher.counters().trialDecryptions();
+    assertTrue(trials <= bound, trials + " trial decryptions, bound " + bound);
+  }
+
+  @Test
+  void theSameConnectionCapturedTwiceGetsItsLinesTwice() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-chacha20");
+    Replay r = new Replay(t);
+    TlsStream twin = new TlsStream();
+    for (RecordedTraffic.Segment s : t.segments) {
+      if (s.payload().length > 0) {
+        twin.onSegment(s.side(), s.seq(), java.nio.ByteBuffer.wrap(s.payload()), 0, s.payload().length);
+      }
+    }
+    r.matcher.onRecords(twin, r.now);
+    r.packets().secrets(clientSecrets(t, t.randoms().get(0)));
+    assertEquals(new TreeSet<>(t.keyLog), new TreeSet<>(r.keyedLines(0)));
+    assertEquals(new TreeSet<>(t.keyLog), new TreeSet<>(r.lines.get(twin)));
+  }
+
+  @Test
+  void closedStreamsAreForgotten() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-chacha20");
+    Replay r = new Replay(t).packets();
+    r.matcher.onStreamClosed(r.streams[0]);
+    r.secrets(clientSecrets(t, t.randoms().get(0)));
+    assertTrue(r.allLines.isEmpty());
+    r.matcher.onRecords(r.streams[0], r.now); // late calls for a closed stream do nothing
+    assertTrue(r.allLines.isEmpty());
+  }
+
+  @Test
+  void summaryNamesWhatHappened() {
+    Replay r = new Replay(RecordedTraffic.load("tls13-chacha20")).packets();
+    r.secrets(clientSecrets(r.traffic, r.traffic.randoms().get(0)));
+    String summary = r.matcher.summary();
+    assertTrue(summary.startsWith("4 secrets keyed by trial decryption ("), summary);
+    assertTrue(summary.contains("1 exporter by thread") && summary.contains("1 TLS streams fully keyed"), summary);
+  }
+}
