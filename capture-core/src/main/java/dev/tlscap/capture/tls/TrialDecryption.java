@@ -24,7 +24,7 @@ final class TrialDecryption {
   private static final ThreadLocal<TrialDecryption> PER_THREAD = ThreadLocal.withInitial(TrialDecryption::new);
 
   /** The key and IV protecting one direction's records under one secret. Immutable. */
-  record RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] iv) {}
+  record RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] keyBytes, byte[] iv) {}
 
   /** TLS 1.2: both directions' keys from one master secret. */
   record Tls12Keys(RecordKeys client, RecordKeys server) {}
@@ -44,6 +44,11 @@ final class TrialDecryption {
   private Mac sha384;
   private Cipher gcm;
   private Cipher chacha;
+  private Cipher aesEcb;
+  private final byte[] counterBlock = new byte[16];
+  private final byte[] block64 = new byte[64];
+  /** Attempts a wrong inner content type turned down before the tag check. */
+  private long rejectedByContentType;
   private byte[] scratch = new byte[1 << 12];
   private final byte[] nonce = new byte[12];
   private final byte[] aad12 = new byte[13];
@@ -58,6 +63,10 @@ final class TrialDecryption {
 
   long attempts() {
     return attempts;
+  }
+
+  long rejectedByContentType() {
+    return rejectedByContentType;
   }
 
   private static byte[] hkdfLabelBlock1(String label, int length) {
@@ -111,10 +120,11 @@ final class TrialDecryption {
       mac.init(new SecretKeySpec(secret, suite.hmac()));
       mac.update(suite.aead().keyLength == 16 ? KEY_LABEL_16 : KEY_LABEL_32);
       byte[] t1 = mac.doFinal();
-      SecretKeySpec key = new SecretKeySpec(t1, 0, suite.aead().keyLength, suite.aead().keyAlgorithm);
+      byte[] keyBytes = java.util.Arrays.copyOf(t1, suite.aead().keyLength);
+      SecretKeySpec key = new SecretKeySpec(keyBytes, suite.aead().keyAlgorithm);
       mac.update(IV_LABEL);
       byte[] iv = java.util.Arrays.copyOf(mac.doFinal(), 12);
-      return new RecordKeys(suite, key, iv);
+      return new RecordKeys(suite, key, keyBytes, iv);
     } catch (InvalidKeyException | IllegalArgumentException e) {
       return null;
     }
@@ -137,9 +147,11 @@ final class TrialDecryption {
     if (block == null) {
       return null;
     }
-    RecordKeys client = new RecordKeys(suite, new SecretKeySpec(block, 0, keyLength, aead.keyAlgorithm),
+    byte[] clientKey = java.util.Arrays.copyOfRange(block, 0, keyLength);
+    byte[] serverKey = java.util.Arrays.copyOfRange(block, keyLength, 2 * keyLength);
+    RecordKeys client = new RecordKeys(suite, new SecretKeySpec(clientKey, aead.keyAlgorithm), clientKey,
         java.util.Arrays.copyOfRange(block, 2 * keyLength, 2 * keyLength + ivLength));
-    RecordKeys server = new RecordKeys(suite, new SecretKeySpec(block, keyLength, keyLength, aead.keyAlgorithm),
+    RecordKeys server = new RecordKeys(suite, new SecretKeySpec(serverKey, aead.keyAlgorithm), serverKey,
         java.util.Arrays.copyOfRange(block, 2 * keyLength + ivLength, 2 * keyLength + 2 * ivLength));
     return new Tls12Keys(client, server);
   }
@@ -190,7 +202,53 @@ final class TrialDecryption {
     }
     System.arraycopy(keys.iv(), 0, nonce, 0, 12);
     xorSequence(seq);
+    attempts++;
+    int type = lastPlaintextByte(keys, record, bodyLength - CipherSuite.TAG_LENGTH);
+    if (type > 0 && type != CONTENT_ALERT && type != CONTENT_HANDSHAKE && type != CONTENT_APPLICATION_DATA) {
+      rejectedByContentType++;
+      return false;
+    }
     return open(keys.suite().aead(), keys.key(), record, 0, 5, 5, bodyLength);
+  }
+
+  private static final int CONTENT_ALERT = 21;
+  private static final int CONTENT_HANDSHAKE = 22;
+  private static final int CONTENT_APPLICATION_DATA = 23;
+
+  /**
+   * The last byte of a TLS 1.3 record's plaintext, decrypting only the cipher block that holds
+   * it (the nonce is set). RFC 8446 5.2/5.4: TLSInnerPlaintext is content, then the real content
+   * type, then zero padding; so under the right key the last byte is 0 (padding) or a content type
+   * a protected record can carry (alert, handshake, application data). Under a wrong key it is one
+   * of those four values 4 times in 256: a cheap filter before the tag check, whose failure costs
+   * an exception (a few microseconds with a deep stack). A MATCH still needs the tag.
+   * -1 when the JDK lacks AES (then the tag decides).
+   */
+  private int lastPlaintextByte(RecordKeys keys, byte[] record, int ciphertextLength) {
+    int last = ciphertextLength - 1; // offset of the last plaintext byte in the ciphertext
+    int c = record[5 + last] & 0xFF;
+    if (keys.suite().aead() == CipherSuite.Aead.CHACHA20_POLY1305) {
+      // RFC 8439 2.8: the plaintext is encrypted from block counter 1.
+      ChaCha20Block.keystream(keys.keyBytes(), 1 + last / 64, nonce, block64);
+      return c ^ (block64[last % 64] & 0xFF);
+    }
+    // NIST SP 800-38D 7.2: J0 = nonce || 0^31 || 1; plaintext block i is XORed with E(K, J0 + 1 + i).
+    try {
+      if (aesEcb == null) {
+        aesEcb = Cipher.getInstance("AES/ECB/NoPadding");
+      }
+      int counter = 2 + last / 16;
+      System.arraycopy(nonce, 0, counterBlock, 0, 12);
+      counterBlock[12] = (byte) (counter >>> 24);
+      counterBlock[13] = (byte) (counter >>> 16);
+      counterBlock[14] = (byte) (counter >>> 8);
+      counterBlock[15] = (byte) counter;
+      aesEcb.init(Cipher.ENCRYPT_MODE, keys.key());
+      aesEcb.doFinal(counterBlock, 0, 16, block64, 0);
+      return c ^ (block64[last % 16] & 0xFF);
+    } catch (GeneralSecurityException e) {
+      return -1;
+    }
   }
 
   /**
@@ -222,6 +280,7 @@ final class TrialDecryption {
     aad12[10] = record[2];
     aad12[11] = (byte) (plaintext >>> 8);
     aad12[12] = (byte) plaintext;
+    attempts++;
     return open(aead, keys.key(), aad12, 0, 13, record, 5 + explicit, ciphertext);
   }
 
@@ -242,7 +301,6 @@ final class TrialDecryption {
     if (cipher == null) {
       return false;
     }
-    attempts++;
     AlgorithmParameterSpec params = aead == CipherSuite.Aead.CHACHA20_POLY1305
         ? new IvParameterSpec(nonce) : new GCMParameterSpec(CipherSuite.TAG_LENGTH * 8, nonce);
     if (scratch.length < bodyLength) {
