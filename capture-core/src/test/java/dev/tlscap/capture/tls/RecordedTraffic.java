@@ -25,7 +25,7 @@ import java.util.Map;
 final class RecordedTraffic {
   /** The fixtures make-fixtures.sh writes. */
   static final List<String> ALL = List.of("tls13-aes128-gcm", "tls13-aes256-gcm", "tls13-chacha20", "tls12",
-      "tls13-hrr", "tls13-early-data");
+      "tls13-hrr", "tls13-early-data", "tls12-offered-tls13");
 
   /**
    * One captured TCP packet.

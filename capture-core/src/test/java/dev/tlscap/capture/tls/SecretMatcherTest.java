@@ -81,7 +81,7 @@ class SecretMatcherTest {
     }
     assertEveryLineKeyedOnce(r);
     SecretMatcher.Counters c = r.matcher.counters();
-    boolean tls12 = fixture.equals("tls12");
+    boolean tls12 = fixture.startsWith("tls12");
     assertEquals(tls12 ? 0 : randoms.size(), c.keyedByThread(), "EXPORTER_SECRET by thread");
     assertEquals(r.traffic.keyLog.size() - c.keyedByThread(), c.keyedByTrial());
     assertTrue(c.trialDecryptions() >= c.keyedByTrial());
@@ -152,6 +152,21 @@ class SecretMatcherTest {
     after.secrets(RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, true));
     assertEveryLineKeyedOnce(after);
     assertEquals(1, after.matcher.counters().keyedByRandom());
+  }
+
+  @Test
+  void aClientOfferingTls13ThatGetsTls12IsFullyKeyedOnceTheServerHelloSaysSo() {
+    RecordedTraffic t = RecordedTraffic.load("tls12-offered-tls13");
+    Replay r = new Replay(t).untilClientHello(0);
+    TlsStream s = r.streams[0];
+    assertTrue(s.clientHello().offersTls13());
+    assertEquals(4, s.neededLabels().size(), "until the ServerHello: what TLS 1.3 would need");
+    r.secrets(RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true));
+    assertEquals(1, r.allLines.size(), "keyed by random at once");
+    assertTrue(r.fullyKeyed.isEmpty(), "not complete while TLS 1.3 is possible");
+    r.packets();
+    assertEquals(List.of(s), r.fullyKeyed, "complete once the ServerHello chose TLS 1.2, with no new line");
+    assertEquals(1, r.allLines.size());
   }
 
   @Test

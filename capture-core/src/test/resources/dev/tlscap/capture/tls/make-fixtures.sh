@@ -10,6 +10,8 @@
 #   tls13-hrr         curl offers an X25519 key share, the server wants P-384: HelloRetryRequest
 #   tls13-early-data  openssl s_client: a full handshake that saves the session, then a resumption
 #                     that sends the request as 0-RTT early data (s_server -early_data)
+#   tls12-offered-tls13  curl offers TLS 1.3 too, the server only does 1.2: ECDHE-ECDSA-CHACHA20-POLY1305
+# Usage: make-fixtures.sh [SCENARIO...] (default: all of them).
 # The tests replay the packets through TlsStream and the key log lines, without their client
 # random, through SecretMatcher, and expect every line back.
 set -euo pipefail
@@ -53,17 +55,25 @@ fetch() { # NAME PORT [curl options...]
     "https://localhost:$port/hello.txt" >/dev/null
 }
 
+wanted() { [ ${#scenarios[@]} -eq 0 ] || [[ " ${scenarios[*]} " == *" $1 "* ]]; }
+scenarios=("$@")
+
+if wanted tls13-aes128-gcm || wanted tls13-aes256-gcm || wanted tls13-chacha20 || wanted tls12; then
 www_server 44331
-capture tls13-aes128-gcm 44331 bash -c "$(declare -f fetch); work=$work
+fi
+wanted tls13-aes128-gcm && capture tls13-aes128-gcm 44331 bash -c "$(declare -f fetch); work=$work
   fetch tls13-aes128-gcm 44331 --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
   fetch tls13-aes128-gcm 44331 --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256"
-capture tls13-aes256-gcm 44331 fetch tls13-aes256-gcm 44331 --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384
-capture tls13-chacha20 44331 fetch tls13-chacha20 44331 --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256
-capture tls12 44331 fetch tls12 44331 --tlsv1.2 --tls-max 1.2
+wanted tls13-aes256-gcm && capture tls13-aes256-gcm 44331 fetch tls13-aes256-gcm 44331 --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384
+wanted tls13-chacha20 && capture tls13-chacha20 44331 fetch tls13-chacha20 44331 --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256
+wanted tls12 && capture tls12 44331 fetch tls12 44331 --tlsv1.2 --tls-max 1.2
 
+if wanted tls13-hrr; then
 www_server 44332 -groups P-384
 capture tls13-hrr 44332 fetch tls13-hrr 44332 --tlsv1.3 --curves X25519:P-384
+fi
 
+if wanted tls13-early-data; then
 # s_server cannot serve files and accept early data at once: it echoes instead (stdin kept open).
 sleep 60 | openssl s_server -accept 127.0.0.1:44333 -cert cert.pem -key key.pem -early_data >/dev/null 2>&1 &
 sleep 0.5
@@ -74,5 +84,11 @@ early_data() {
     -early_data request.txt -keylogfile tls13-early-data.keylog -no_ign_eof 2>&1 | grep -q 'Early data was accepted'
 }
 capture tls13-early-data 44333 early_data
+fi
+
+if wanted tls12-offered-tls13; then
+www_server 44334 -tls1_2
+capture tls12-offered-tls13 44334 fetch tls12-offered-tls13 44334 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+fi
 
 ls -l "$out"/*.pcap "$out"/*.keylog
