@@ -197,7 +197,7 @@ public final class TlsStream {
         h.stop();
         if (state == State.UNDECIDED || state == State.TLS) {
           state = State.LOST;
-          problem = from.name().toLowerCase() + " stream lost: a gap in its TCP sequence was not filled";
+          problem = h.name + " stream lost: a gap in its TCP sequence was not filled";
         }
         news = true;
       }
@@ -356,7 +356,7 @@ public final class TlsStream {
       if (clientHello.serverName() != null) {
         s.append(' ').append(clientHello.serverName());
       }
-      s.append(" random ").append(HexFormat.of().formatHex(clientHello.random(), 0, 8)).append('…');
+      s.append(" random ").append(HexFormat.of().formatHex(clientHello.random(), 0, 8)).append("...");
     }
     if (problem != null) {
       s.append(": ").append(problem);

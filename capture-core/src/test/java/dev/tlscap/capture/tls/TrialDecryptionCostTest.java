@@ -56,8 +56,8 @@ class TrialDecryptionCostTest {
         best = Math.min(best, elapsed / 1e3 / n);
       }
       int recordLength = s.keptRecord(TlsStream.Side.SERVER, 0).length;
-      report.append(String.format(" %s %.2f µs (%d-byte record);", fixture, best, recordLength));
-      assertTrue(best < 200, fixture + ": " + best + " µs per attempt");
+      report.append(String.format(" %s %.2f us (%d-byte record);", fixture, best, recordLength));
+      assertTrue(best < 200, fixture + ": " + best + " us per attempt");
     }
     System.out.println(report);
   }
@@ -85,8 +85,8 @@ class TrialDecryptionCostTest {
       }
     }
     double perSegment = (System.nanoTime() - start) / 1e3 / segments;
-    System.out.printf("following: %.2f µs per segment (%d bytes per segment on average)%n", perSegment,
+    System.out.printf("following: %.2f us per segment (%d bytes per segment on average)%n", perSegment,
         bytes / segments);
-    assertTrue(perSegment < 500, perSegment + " µs per segment");
+    assertTrue(perSegment < 500, perSegment + " us per segment");
   }
 }
