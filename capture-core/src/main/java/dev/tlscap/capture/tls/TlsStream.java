@@ -301,14 +301,17 @@ public final class TlsStream {
    * The secrets Wireshark needs to decrypt this connection: TLS 1.3, the four traffic secrets,
    * and CLIENT_EARLY_TRAFFIC_SECRET while 0-RTT data may be there (the client offered it and its
    * handshake key does not open its record 0); TLS 1.2 and older, CLIENT_RANDOM. Before the
-   * ServerHello, the set for the highest version the client offers. Empty before the ClientHello.
+   * ServerHello, a keyed secret tells the version (a master secret exists only below TLS 1.3, the
+   * others only in it); without one, the set for the highest version the client offers. Empty
+   * before the ClientHello.
    */
   public Set<TlsLabel> neededLabels() {
     EnumSet<TlsLabel> needed = EnumSet.noneOf(TlsLabel.class);
     if (clientHello == null) {
       return needed;
     }
-    boolean tls13 = serverHello != null ? version == TLS_1_3 : clientHello.offersTls13();
+    boolean tls13 = serverHello != null ? version == TLS_1_3
+        : keyed[TlsLabel.CLIENT_RANDOM.code()] == null && (clientHello.offersTls13() || keyedAnyTls13());
     if (!tls13) {
       needed.add(TlsLabel.CLIENT_RANDOM);
       return needed;
@@ -338,6 +341,15 @@ public final class TlsStream {
   /** The secret keyed to this stream for {@code label} (do not modify), or null. */
   public byte[] keyedSecret(TlsLabel label) {
     return keyed[label.code()];
+  }
+
+  private boolean keyedAnyTls13() {
+    for (TlsLabel l : TlsLabel.values()) {
+      if (l.isTls13() && keyed[l.code()] != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean earlyDataPossible() {

@@ -155,18 +155,29 @@ class SecretMatcherTest {
   }
 
   @Test
-  void aClientOfferingTls13ThatGetsTls12IsFullyKeyedOnceTheServerHelloSaysSo() {
+  void aClientOfferingTls13WhoseMasterSecretCameIsFullyKeyedBeforeTheServerHello() {
+    // A master secret exists only below TLS 1.3: it settles the version before the ServerHello, so
+    // the stream is complete in the onKeyed call that brings it.
     RecordedTraffic t = RecordedTraffic.load("tls12-offered-tls13");
-    Replay r = new Replay(t).untilClientHello(0);
-    TlsStream s = r.streams[0];
+    TlsStream s = new TlsStream();
+    RecordedTraffic.Segment hello = t.segments.stream().filter(g -> g.payload().length > 0).findFirst().orElseThrow();
+    s.onSegment(hello.side(), hello.seq(), java.nio.ByteBuffer.wrap(hello.payload()), 0, hello.payload().length);
     assertTrue(s.clientHello().offersTls13());
-    assertEquals(4, s.neededLabels().size(), "until the ServerHello: what TLS 1.3 would need");
-    r.secrets(RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true));
-    assertEquals(1, r.allLines.size(), "keyed by random at once");
-    assertTrue(r.fullyKeyed.isEmpty(), "not complete while TLS 1.3 is possible");
-    r.packets();
-    assertEquals(List.of(s), r.fullyKeyed, "complete once the ServerHello chose TLS 1.2, with no new line");
-    assertEquals(1, r.allLines.size());
+    assertEquals(4, s.neededLabels().size(), "until a secret or the ServerHello says otherwise: what TLS 1.3 needs");
+    List<Boolean> emptyInOnKeyed = new ArrayList<>();
+    SecretMatcher m = new SecretMatcher(new SecretMatcher.Listener() {
+      @Override
+      public void onKeyed(TlsStream stream, TlsLabel label, String line, TlsSecretEvent source) {
+        emptyInOnKeyed.add(stream.missingLabels().isEmpty());
+      }
+    });
+    m.onRecords(s, 1);
+    for (TlsSecretEvent e : RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true)) {
+      m.onSecret(e, 2);
+    }
+    assertEquals(List.of(true), emptyInOnKeyed);
+    assertTrue(s.fullyKeyed());
+    assertEquals(1, m.counters().streamsFullyKeyed());
   }
 
   @Test
