@@ -75,7 +75,7 @@ fi
 
 if wanted tls13-early-data; then
 # s_server cannot serve files and accept early data at once: it echoes instead (stdin kept open).
-sleep 60 | openssl s_server -accept 127.0.0.1:44333 -cert cert.pem -key key.pem -early_data >/dev/null 2>&1 &
+openssl s_server -accept 127.0.0.1:44333 -cert cert.pem -key key.pem -early_data < <(sleep 60) >/dev/null 2>&1 &
 sleep 0.5
 early_data() {
   (cat request.txt; sleep 0.5) | openssl s_client -connect 127.0.0.1:44333 -servername localhost \
