@@ -54,6 +54,8 @@ public final class Libc {
 
   public static native int getpid();
 
+  public static native int isatty(int fd);
+
   public static native int if_nametoindex(String name);
 
   // Netlink sockets (tc-classifier lists and removes clsact filters with RTM_GETTFILTER dumps).

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.pcapng.Compression;
+import dev.tlscap.pcapng.RotationPolicy;
+import dev.tlscap.tc.AttachMode;
+import dev.tlscap.tc.PacketFilter;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A validated capture: what {@link CapturePipeline} runs. Immutable.
+ *
+ * @param interfaces {@code -i} (repeated); {@code "any"} = all interfaces that are up
+ * @param output {@code -w} file, or null for standard output ({@code -w -})
+ * @param packetCount {@code -c}: stop after this many packets (0: no limit)
+ * @param snapLength {@code -s}
+ * @param rotation {@code -C}, {@code -G}, {@code -W}
+ * @param compression {@code --compress}
+ * @param keyLog {@code --keylog-file}, or null
+ * @param pid {@code --pid} (0: all)
+ * @param comm {@code --comm} (null: all)
+ * @param libssl {@code --libssl}
+ * @param durationSeconds {@code --duration} (0: until stopped)
+ * @param holdNanos {@code --hold}: how long a TLS flow's packets wait for its secrets
+ * @param holdBytes {@code --hold-memory}: the most bytes held back in all
+ * @param filter the in-kernel filter ({@code [filter]}, {@code --port}, {@code --host})
+ * @param quiet {@code -q}: no status line
+ * @param socketTracing {@code --socket-tracing}
+ * @param attachMode {@code --tc-mode}
+ * @param debugBpf {@code --debug-bpf}: libbpf's and the verifier's log on stderr
+ */
+record CaptureConfig(
+    List<String> interfaces,
+    Path output,
+    long packetCount,
+    int snapLength,
+    RotationPolicy rotation,
+    Compression compression,
+    Path keyLog,
+    int pid,
+    String comm,
+    List<Path> libssl,
+    long durationSeconds,
+    long holdNanos,
+    long holdBytes,
+    PacketFilter filter,
+    boolean quiet,
+    boolean socketTracing,
+    AttachMode attachMode,
+    boolean debugBpf) {
+
+  boolean toStdout() {
+    return output == null;
+  }
+}

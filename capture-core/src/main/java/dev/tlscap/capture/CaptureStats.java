@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+/**
+ * What the capture did, for the status line, the summary and the files' Interface Statistics
+ * Blocks. Written by the event-loop thread; read by others only for display (plain longs; a stale
+ * read is harmless).
+ */
+final class CaptureStats {
+  long packetsWritten;
+  long tlsFlows;
+  long tlsFlowsKeyed;
+  long flowsReleasedWithoutSecrets;
+  long packetsReleasedWithoutSecrets;
+  long flowsCutByMemory;
+  long packetsCutByMemory;
+  long secretsReceived;
+  long secretsWithRandom;
+  long keyLogLines;
+  long packetsNotWritten;
+  long malformedPackets;
+
+  /** One-line summary of the TLS side, for the ISB comment and the exit summary. */
+  String tlsSummary() {
+    StringBuilder s = new StringBuilder();
+    s.append(tlsFlows).append(" TLS sessions, ").append(tlsFlowsKeyed).append(" with secrets");
+    if (packetsReleasedWithoutSecrets > 0) {
+      s.append("; ").append(packetsReleasedWithoutSecrets).append(" packets of ").append(flowsReleasedWithoutSecrets)
+          .append(" TLS sessions released without all their secrets");
+    }
+    if (packetsCutByMemory > 0) {
+      s.append("; ").append(packetsCutByMemory).append(" packets of ").append(flowsCutByMemory)
+          .append(" sessions released early by the hold-back memory bound");
+    }
+    return s.toString();
+  }
+}

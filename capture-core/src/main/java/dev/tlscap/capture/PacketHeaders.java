@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The headers of one captured packet that the pipeline needs: IP version, addresses, protocol,
+ * ports, and for TCP its flags, sequence number and payload. Reused for every packet (no
+ * allocation); {@link #parse} never throws on short or malformed packets, it leaves
+ * {@link #protocol} at 0.
+ *
+ * <p>Link layers: Ethernet (with one optional 802.1Q tag; loopback's zero header too) and raw IP.
+ */
+final class PacketHeaders {
+  static final int LINKTYPE_ETHERNET = 1;
+  static final int LINKTYPE_RAW = 101;
+  static final int LINKTYPE_IPV4 = 228;
+  static final int LINKTYPE_IPV6 = 229;
+  static final int TCP = 6;
+  static final int UDP = 17;
+
+  static final int FIN = 0x01;
+  static final int SYN = 0x02;
+  static final int RST = 0x04;
+  static final int ACK = 0x10;
+
+  /** 4 or 6; 0 when the packet is not IP. */
+  int ipVersion;
+  int protocol;
+  long srcHigh;
+  long srcLow;
+  long dstHigh;
+  long dstLow;
+  int srcPort;
+  int dstPort;
+  int tcpFlags;
+  long tcpSeq;
+  /** Absolute index of the TCP payload in the buffer, and its captured length (0 if none). */
+  int payloadOffset;
+  int payloadLength;
+
+  void parse(ByteBuffer b, int at, int captured, int linkType) {
+    boolean swap = b.order() == java.nio.ByteOrder.LITTLE_ENDIAN; // addresses are kept in network order
+    ipVersion = 0;
+    protocol = 0;
+    payloadLength = 0;
+    int end = at + captured;
+    int ip;
+    if (linkType == LINKTYPE_ETHERNET) {
+      if (captured < 14) {
+        return;
+      }
+      int type = u16(b, at + 12);
+      ip = at + 14;
+      if (type == 0x8100 || type == 0x88a8) {
+        if (captured < 18) {
+          return;
+        }
+        type = u16(b, at + 16);
+        ip = at + 18;
+      }
+      if (type != 0x0800 && type != 0x86dd) {
+        return;
+      }
+    } else if (linkType == LINKTYPE_RAW || linkType == LINKTYPE_IPV4 || linkType == LINKTYPE_IPV6) {
+      ip = at;
+    } else {
+      return;
+    }
+    if (ip >= end) {
+      return;
+    }
+    int version = (b.get(ip) & 0xff) >>> 4;
+    int transport;
+    int ipEnd;
+    if (version == 4) {
+      if (ip + 20 > end) {
+        return;
+      }
+      int ihl = (b.get(ip) & 0x0f) * 4;
+      int fragment = u16(b, ip + 6);
+      if (ihl < 20 || (fragment & 0x1fff) != 0) {
+        return; // a later fragment has no transport header
+      }
+      protocol = b.get(ip + 9) & 0xff;
+      srcHigh = 0;
+      srcLow = u32(b, ip + 12, swap);
+      dstHigh = 0;
+      dstLow = u32(b, ip + 16, swap);
+      transport = ip + ihl;
+      int total = u16(b, ip + 2);
+      ipEnd = total == 0 ? end : Math.min(end, ip + total); // 0: a GSO packet of unknown length
+    } else if (version == 6) {
+      if (ip + 40 > end) {
+        return;
+      }
+      protocol = b.get(ip + 6) & 0xff;
+      srcHigh = u64(b, ip + 8, swap);
+      srcLow = u64(b, ip + 16, swap);
+      dstHigh = u64(b, ip + 24, swap);
+      dstLow = u64(b, ip + 32, swap);
+      transport = ip + 40;
+      int payload = u16(b, ip + 4);
+      ipEnd = payload == 0 ? end : Math.min(end, transport + payload);
+    } else {
+      return;
+    }
+    ipVersion = version;
+    if (protocol == TCP) {
+      if (transport + 20 > end) {
+        protocol = 0;
+        return;
+      }
+      srcPort = u16(b, transport);
+      dstPort = u16(b, transport + 2);
+      tcpSeq = u32(b, transport + 4, swap);
+      int dataOffset = ((b.get(transport + 12) & 0xff) >>> 4) * 4;
+      tcpFlags = b.get(transport + 13) & 0xff;
+      if (dataOffset < 20) {
+        protocol = 0;
+        return;
+      }
+      payloadOffset = transport + dataOffset;
+      payloadLength = Math.max(0, ipEnd - payloadOffset);
+    } else if (protocol == UDP) {
+      if (transport + 8 > end) {
+        protocol = 0;
+        return;
+      }
+      srcPort = u16(b, transport);
+      dstPort = u16(b, transport + 2);
+    }
+  }
+
+  private static long u32(ByteBuffer b, int at, boolean swap) {
+    int v = b.getInt(at);
+    return (swap ? Integer.reverseBytes(v) : v) & 0xffffffffL;
+  }
+
+  private static long u64(ByteBuffer b, int at, boolean swap) {
+    long v = b.getLong(at);
+    return swap ? Long.reverseBytes(v) : v;
+  }
+
+  /** Big-endian (network order) u16, whatever the buffer's order. */
+  private static int u16(ByteBuffer b, int at) {
+    return ((b.get(at) & 0xff) << 8) | (b.get(at + 1) & 0xff);
+  }
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.bpf.BpfAvailability;
+import dev.tlscap.bpf.BpfException;
+import dev.tlscap.bpf.LibbpfLog;
+import dev.tlscap.pcapng.Compression;
+import dev.tlscap.pcapng.PcapngWriter;
+import dev.tlscap.pcapng.RotationPolicy;
+import dev.tlscap.tc.AttachMode;
+import dev.tlscap.tc.CaptureException;
+import dev.tlscap.tc.PacketFilter;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code java -jar tlscap.jar}: captures packets and the TLS secrets of the programs that send them
+ * into self-decrypting pcapng files. Exit codes: 0 done, 1 the capture failed, 2 bad usage.
+ */
+@Command(name = "tlscap", mixinStandardHelpOptions = false, sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+        "Captures packets (eBPF TC) and the TLS secrets of the programs that send them (eBPF uprobes on",
+        "their own OpenSSL 3), into pcapng files that Wireshark decrypts with no key file.",
+        "No CA certificate, no proxy, no change to the traced programs. Needs root."},
+    footer = {"",
+        "Examples:",
+        "  tlscap -i eth0 -w out.pcapng                       capture eth0 until Ctrl-C",
+        "  tlscap -i lo -w out.pcapng port 443                only port 443 (in-kernel filter)",
+        "  tlscap -w cap.pcapng -C 100 -W 10 --compress zstd  a ring of ten 100 MB files, zstd",
+        "  tlscap -G 3600 -w hourly.pcapng --comm nginx       hourly files, nginx's secrets only",
+        "  tlscap -i any -w - | wireshark -k -i -             live, decrypted as it arrives",
+        "  tlscap -w out.pcapng --libssl /opt/app/server      a program with OpenSSL linked in",
+        "",
+        "Scripts wait for the line starting with 'listening on' on stderr. Files are created mode 0600:",
+        "they hold secrets. Rotated files are named out-00001.pcapng, out-00002.pcapng, ...; each holds",
+        "the secrets of the sessions it holds packets of."})
+public final class Tlscap implements Callable<Integer> {
+  @Option(names = {"-i", "--interface"}, paramLabel = "IFACE",
+      description = "Interface to capture on (repeat for several; 'any' = all that are up, the default).")
+  List<String> interfaces = new ArrayList<>();
+
+  @Option(names = "-w", paramLabel = "FILE", description = "Write to FILE ('-': standard output, a live pcapng stream).")
+  String output;
+
+  @Option(names = "-c", paramLabel = "COUNT", description = "Stop after COUNT packets.")
+  long count;
+
+  @Option(names = "-s", paramLabel = "SNAPLEN", description = "Bytes kept per packet (default 262144, as tcpdump).")
+  int snapLength;
+
+  @Option(names = "-C", paramLabel = "SIZE",
+      description = "Start a new file when this one is larger than SIZE million bytes (k, m, g suffixes: KiB, MiB, GiB).")
+  String fileSize;
+
+  @Option(names = "-G", paramLabel = "SECONDS", description = "Start a new file every SECONDS.")
+  String rotateSeconds;
+
+  @Option(names = "-W", paramLabel = "COUNT",
+      description = "With -C: keep at most COUNT files (a ring). With -G only: stop after COUNT files.")
+  String fileCount;
+
+  @Option(names = "--compress", paramLabel = "ALGO", description = "Compress each completed file: zstd, gzip or xz.")
+  String compression;
+
+  @Option(names = "--keylog-file", paramLabel = "FILE", description = "Also write the TLS secrets as an NSS key log (SSLKEYLOGFILE format).")
+  Path keyLog;
+
+  @Option(names = "--pid", paramLabel = "PID", description = "Only this process's TLS secrets.")
+  int pid;
+
+  @Option(names = "--comm", paramLabel = "NAME", description = "Only the TLS secrets of processes named NAME.")
+  String comm;
+
+  @Option(names = "--libssl", paramLabel = "PATH",
+      description = "Also read TLS secrets from this ELF file (a program linking OpenSSL 3 statically); repeatable.")
+  List<Path> libssl = new ArrayList<>();
+
+  @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop after SECONDS.")
+  long duration;
+
+  @Option(names = "--hold", paramLabel = "SECONDS",
+      description = "How long a TLS session's packets wait for its secrets (default 2).")
+  double holdSeconds = 2;
+
+  @Option(names = "--hold-memory", paramLabel = "MIB", description = "The most memory held-back packets use (default 64 MiB).")
+  int holdMebibytes = 64;
+
+  @Option(names = "--port", paramLabel = "PORT", description = "Only packets to or from PORT (repeatable; in-kernel).")
+  List<Integer> ports = new ArrayList<>();
+
+  @Option(names = "--host", paramLabel = "ADDR", description = "Only packets to or from ADDR (repeatable; in-kernel).")
+  List<String> hosts = new ArrayList<>();
+
+  @Option(names = "-q", description = "No status line while capturing.")
+  boolean quiet;
+
+  @Option(names = "--socket-tracing",
+      description = "Also follow TLS socket I/O in the kernel to key secrets of traffic tlscap does not capture "
+          + "(costs every syscall on the host).")
+  boolean socketTracing;
+
+  @Option(names = "--tc-mode", paramLabel = "MODE", description = "How to attach to interfaces: auto (default), tcx, clsact.")
+  String tcMode = "auto";
+
+  @Option(names = "--debug-bpf", description = "Print libbpf's and the kernel verifier's log.")
+  boolean debugBpf;
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+  boolean help;
+
+  @Option(names = {"-V", "--version"}, versionHelp = true, description = "Show the version and what this machine supports.")
+  boolean version;
+
+  @Parameters(paramLabel = "FILTER", description = "A filter in tcpdump syntax: host, net, port, portrange, tcp, udp, ip, ip6, and, or.")
+  List<String> filterWords = new ArrayList<>();
+
+  private final PrintStream err;
+
+  Tlscap(PrintStream err) {
+    this.err = err;
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.err));
+  }
+
+  /** Runs the command line; returns the exit code. */
+  static int run(String[] args, PrintStream err) {
+    Tlscap command = new Tlscap(err);
+    CommandLine line = new CommandLine(command)
+        .setCaseInsensitiveEnumValuesAllowed(true)
+        .setParameterExceptionHandler((e, a) -> {
+          err.println("tlscap: " + e.getMessage() + " (see tlscap --help)");
+          return 2;
+        })
+        .setExecutionExceptionHandler((e, cl, parse) -> {
+          err.println("tlscap: " + oneLine(e));
+          return 1;
+        });
+    line.setErr(new java.io.PrintWriter(err, true));
+    try {
+      CommandLine.ParseResult parsed = line.parseArgs(args);
+      if (parsed.isUsageHelpRequested()) {
+        line.usage(System.out);
+        return 0;
+      }
+      if (parsed.isVersionHelpRequested()) {
+        System.out.println(PcapngWriter.DEFAULT_APPLICATION);
+        for (String fact : BpfAvailability.report()) {
+          System.out.println("  " + fact);
+        }
+        return 0;
+      }
+    } catch (CommandLine.ParameterException e) {
+      err.println("tlscap: " + e.getMessage() + " (see tlscap --help)");
+      return 2;
+    }
+    return line.execute(args);
+  }
+
+  @Override
+  public Integer call() {
+    CaptureConfig config;
+    try {
+      config = config();
+    } catch (IllegalArgumentException e) {
+      err.println("tlscap: " + e.getMessage());
+      return 2;
+    }
+    LibbpfLog.setDebug(config.debugBpf());
+    return CapturePipeline.runUntilStopped(config, err);
+  }
+
+  /** Validates the flags; throws IllegalArgumentException with the one line to print. */
+  CaptureConfig config() {
+    if (output == null) {
+      throw new IllegalArgumentException("-w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)");
+    }
+    Path out = output.equals("-") ? null : Path.of(output);
+    if (out != null) {
+      Path dir = out.toAbsolutePath().getParent();
+      if (dir == null || !Files.isDirectory(dir)) {
+        throw new IllegalArgumentException("cannot write " + output + ": directory " + dir + " does not exist");
+      }
+      if (!Files.isWritable(dir)) {
+        throw new IllegalArgumentException("cannot write " + output + ": directory " + dir + " is not writable");
+      }
+      if (Files.isDirectory(out)) {
+        throw new IllegalArgumentException("cannot write " + output + ": it is a directory (give a file name)");
+      }
+    }
+    RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
+    if (out == null && rotation.rotates()) {
+      throw new IllegalArgumentException("-C, -G and -W need a file (-w FILE), not standard output");
+    }
+    Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
+    if (out == null && compress != Compression.NONE) {
+      throw new IllegalArgumentException("--compress needs a file (-w FILE); pipe standard output through a compressor instead");
+    }
+    if (count < 0) {
+      throw new IllegalArgumentException("-c " + count + ": the packet count must be positive");
+    }
+    if (snapLength < 0 || snapLength > 262144) {
+      throw new IllegalArgumentException("-s " + snapLength + ": the snap length must be 0 to 262144 (0 = 262144)");
+    }
+    if (duration < 0) {
+      throw new IllegalArgumentException("--duration " + duration + ": seconds must be positive");
+    }
+    if (!(holdSeconds >= 0) || holdSeconds > 3600) {
+      throw new IllegalArgumentException("--hold " + holdSeconds + ": seconds must be 0 to 3600");
+    }
+    if (holdMebibytes < 1 || holdMebibytes > 65536) {
+      throw new IllegalArgumentException("--hold-memory " + holdMebibytes + ": MiB must be 1 to 65536");
+    }
+    if (pid < 0) {
+      throw new IllegalArgumentException("--pid " + pid + ": not a process id");
+    }
+    if (pid > 0 && !Files.isDirectory(Path.of("/proc", Integer.toString(pid)))) {
+      throw new IllegalArgumentException("--pid " + pid + ": no such process (see 'ps')");
+    }
+    if (comm != null && (comm.isEmpty() || comm.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 15)) {
+      throw new IllegalArgumentException("--comm " + comm + ": give a process name of 1 to 15 bytes (the kernel keeps 15)");
+    }
+    for (Path p : libssl) {
+      if (!Files.exists(p)) {
+        throw new IllegalArgumentException("--libssl " + p + ": no such file");
+      }
+    }
+    for (int port : ports) {
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("--port " + port + ": ports are 1 to 65535");
+      }
+    }
+    if (keyLog != null) {
+      Path dir = keyLog.toAbsolutePath().getParent();
+      if (dir == null || !Files.isDirectory(dir)) {
+        throw new IllegalArgumentException("--keylog-file " + keyLog + ": directory " + dir + " does not exist");
+      }
+    }
+    AttachMode mode;
+    try {
+      mode = AttachMode.parse(tcMode);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("--tc-mode " + tcMode + ": use auto, tcx or clsact");
+    }
+    PacketFilter filter = filter();
+    List<String> ifaces = interfaces.isEmpty() ? List.of("any") : List.copyOf(interfaces);
+    return new CaptureConfig(ifaces, out, count, snapLength, rotation, compress, keyLog, pid, comm, List.copyOf(libssl),
+        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, mode, debugBpf);
+  }
+
+  private PacketFilter filter() {
+    String expression = String.join(" ", filterWords).trim();
+    boolean flags = !ports.isEmpty() || !hosts.isEmpty();
+    if (!expression.isEmpty() && flags) {
+      throw new IllegalArgumentException("give a filter expression or --port/--host, not both");
+    }
+    if (flags) {
+      return PacketFilter.forPortsAndHosts(ports, hosts);
+    }
+    return expression.isEmpty() ? PacketFilter.ALL : PacketFilter.parse(expression);
+  }
+
+  /** The message of an error a user can meet, as one line. */
+  static String oneLine(Throwable e) {
+    Throwable t = e;
+    if (t instanceof UncheckedIOException && t.getMessage() != null) {
+      return t.getMessage();
+    }
+    if (t instanceof BpfException || t instanceof CaptureException || t instanceof IllegalArgumentException
+        || t instanceof IllegalStateException) {
+      return t.getMessage();
+    }
+    String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    return message.replace('\n', ' ');
+  }
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tlscap.testing.Command;
+import dev.tlscap.testing.Requirements;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input through the real jar: one line naming the cause and the fix, non-zero exit, nothing left behind. */
+@Tag("e2e")
+class CommandLineIT {
+  @TempDir Path dir;
+
+  @Test
+  void anUnknownInterfaceAttachesNothingAndLeavesNoFile() {
+    Requirements.requireRoot();
+    String before = Command.run(Duration.ofSeconds(10), "bpftool", "link", "show").stdout();
+    Path out = dir.resolve("never.pcapng");
+    Command.Result r = TlscapProcess.run(Duration.ofSeconds(60), "-i", "nosuch7", "-w", out.toString());
+    assertEquals(1, r.exitCode());
+    assertEquals("tlscap: no such interface 'nosuch7' (see 'ip link')", lastLine(r.stderr()));
+    assertFalse(Files.exists(out), "no file left behind");
+    assertEquals(before.lines().filter(l -> l.contains("tlscap")).count(),
+        Command.run(Duration.ofSeconds(10), "bpftool", "link", "show").stdout().lines().filter(l -> l.contains("tlscap")).count(),
+        "no probe or TC link left attached");
+  }
+
+  @Test
+  void withoutPrivilegesOneLineAndExit1() {
+    Requirements.requireRoot();
+    Requirements.requireCommand("setpriv", "util-linux");
+    Path out = dir.resolve("nopriv.pcapng");
+    java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("setpriv", "--reuid=65534", "--regid=65534",
+        "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"));
+    argv.addAll(TlscapProcess.command("-i", "lo", "-w", "/tmp/tlscap-nopriv-" + ProcessHandle.current().pid() + ".pcapng"));
+    Command.Result r = Command.run(Duration.ofSeconds(60), argv.toArray(new String[0]));
+    assertEquals(1, r.exitCode(), r.stderr());
+    assertEquals("tlscap: needs root or CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (run it with sudo)", lastLine(r.stderr()));
+    assertFalse(Files.exists(out));
+  }
+
+  @Test
+  void usageErrorsAreOneLineWithExit2() {
+    assertUsage("tlscap: -w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)", "-i", "lo");
+    assertUsage("tlscap: cannot write /nonexistent/x.pcapng: directory /nonexistent does not exist",
+        "-w", "/nonexistent/x.pcapng");
+    assertUsage("tlscap: unknown compression 'lz4' for --compress: expected zstd, gzip or xz",
+        "-w", dir.resolve("a.pcapng").toString(), "--compress", "lz4");
+    Command.Result bad = TlscapProcess.run(Duration.ofSeconds(30), "-w", dir.resolve("b.pcapng").toString(), "-C", "ten");
+    assertEquals(2, bad.exitCode());
+    assertTrue(bad.stderr().startsWith("tlscap: invalid file size 'ten' for -C"), bad.stderr());
+    assertEquals(1, bad.stderr().strip().lines().count(), bad.stderr());
+    Command.Result unknown = TlscapProcess.run(Duration.ofSeconds(30), "--frobnicate");
+    assertEquals(2, unknown.exitCode());
+    assertEquals(1, unknown.stderr().strip().lines().count(), unknown.stderr());
+  }
+
+  private void assertUsage(String expected, String... args) {
+    Command.Result r = TlscapProcess.run(Duration.ofSeconds(30), args);
+    assertEquals(2, r.exitCode(), r.stderr());
+    assertEquals(expected, r.stderr().strip());
+  }
+
+  @Test
+  void helpAndVersion() {
+    Command.Result help = TlscapProcess.run(Duration.ofSeconds(30), "--help");
+    assertEquals(0, help.exitCode());
+    assertTrue(help.stdout().contains("Examples:") && help.stdout().contains("-w=FILE"), help.stdout());
+    Command.Result version = TlscapProcess.run(Duration.ofSeconds(30), "--version");
+    assertEquals(0, version.exitCode());
+    assertTrue(version.stdout().startsWith("tlscap "), version.stdout());
+  }
+
+  private static String lastLine(String text) {
+    String[] lines = text.strip().split("\n");
+    return lines[lines.length - 1];
+  }
+}
