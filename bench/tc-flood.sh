@@ -8,7 +8,9 @@
 # holds, those it counted as dropped, the capturer's CPU% during the flood and its peak RSS.
 #
 # usage: bench/tc-flood.sh [ROUNDS=3] [SECONDS=5]        (root; iperf3, tcpdump, java, mvn)
-# env:   FILTER=0 captures all of lo instead of 'udp port PORT'; TLSCAP_OPTS adds FloodCapture
+# env:   CAPTURER=jar runs the whole product (java -jar target/tlscap.jar: classifier, TLS secrets,
+#        connection table, hold-back, writer) instead of tc-classifier's FloodCapture;
+#        FILTER=0 captures all of lo instead of 'udp port PORT'; TLSCAP_OPTS adds FloodCapture
 #        options (e.g. "--ring 33554432 --wakeup-ns 0"); JAVA_OPTS adds JVM options;
 #        SKIP_BUILD=1 uses the classes already built.
 set -euo pipefail
@@ -39,6 +41,7 @@ trap cleanup EXIT
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building tc-classifier (and what it needs)..." >&2
   mvn -B -ntp -q -pl tc-classifier -am install -DskipTests >&2
+  if [ "${CAPTURER:-}" = jar ]; then mvn -B -ntp -q -pl capture-core -am package -DskipTests >&2; fi
 fi
 mvn -B -ntp -q -pl tc-classifier dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile="$work/cp.txt" >&2
@@ -75,11 +78,18 @@ flood() {
       ;;
     tlscap)
       file="$work/tlscap-$round.pcapng"
-      # shellcheck disable=SC2086
-      java ${JAVA_OPTS:-} -cp "$cp" dev.tlscap.tc.FloodCapture -i lo -w "$file" ${filter:+--filter "$filter"} \
-        ${TLSCAP_OPTS:-} >"$log" 2>&1 &
-      capturer_pid=$!
-      await "$log" "^ready" "$capturer_pid"
+      if [ "${CAPTURER:-}" = jar ]; then
+        # shellcheck disable=SC2086
+        java ${JAVA_OPTS:-} -jar "$repo/target/tlscap.jar" -q -i lo -w "$file" $filter >"$log" 2>&1 &
+        capturer_pid=$!
+        await "$log" "listening on" "$capturer_pid"
+      else
+        # shellcheck disable=SC2086
+        java ${JAVA_OPTS:-} -cp "$cp" dev.tlscap.tc.FloodCapture -i lo -w "$file" ${filter:+--filter "$filter"} \
+          ${TLSCAP_OPTS:-} >"$log" 2>&1 &
+        capturer_pid=$!
+        await "$log" "^ready" "$capturer_pid"
+      fi
       ;;
   esac
   sleep 1
@@ -99,6 +109,8 @@ flood() {
     capturer_pid=""
     if [ "$mode" = tcpdump ]; then
       dropped=$(awk '/dropped by kernel/ {print $1}' "$log")
+    elif [ "${CAPTURER:-}" = jar ]; then
+      dropped=$(sed -n 's/.* packets captured, \([0-9]*\) dropped by the kernel.*/\1/p' "$log")
     else
       dropped=$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' "$log")
     fi
@@ -163,7 +175,7 @@ done
       for (r in rounds) { tl = tl " " rate["tlscap", r] / rate["tcpdump", r]; nn = nn " " rate["tlscap", r] / rate["none", r] }
       printf "# per round: tlscap/tcpdump median %.2fx (%s ), tlscap/none median %.2fx\n", median(tl), tl, median(nn)
     }' "$raw"
-  echo "# capturer JVM: ${JAVA_OPTS:-defaults}; FloodCapture options: ${TLSCAP_OPTS:-defaults}"
+  echo "# capturer: ${CAPTURER:-FloodCapture} ; JVM: ${JAVA_OPTS:-defaults}; FloodCapture options: ${TLSCAP_OPTS:-defaults}"
   echo "# raw: mode round sent_datagrams/s sent in_file dropped cpu% peak_rss_kB"
   sed 's/^/#   /' "$raw"
 } | tee "$table"

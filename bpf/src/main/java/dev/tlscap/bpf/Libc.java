@@ -56,6 +56,11 @@ public final class Libc {
 
   public static native int isatty(int fd);
 
+  public static native int gettid();
+
+  /** {@code setpriority(PRIO_PROCESS, tid, nice)}: on Linux the nice value of one thread. */
+  public static native int setpriority(int which, int who, int prio);
+
   public static native int if_nametoindex(String name);
 
   // Netlink sockets (tc-classifier lists and removes clsact filters with RTM_GETTFILTER dumps).
