@@ -209,6 +209,12 @@ final class CapturePipeline {
 
   // ------------------------------------------------------------------ start
 
+  /**
+   * What opening found (libraries traced, warnings), printed once the capture is listening: when
+   * opening fails, the failure is the only line.
+   */
+  private final List<String> startupLines = new ArrayList<>();
+
   /** On the event loop: secrets, packets, writer, in that order; undo everything on failure. */
   private Void open() {
     try {
@@ -230,6 +236,8 @@ final class CapturePipeline {
     if (config.durationSeconds() > 0) {
       loop.schedule(() -> requestStop("duration"), config.durationSeconds(), TimeUnit.SECONDS);
     }
+    startupLines.forEach(err::println);
+    startupLines.clear();
     List<String> names = new ArrayList<>();
     for (CaptureInterface i : capture.interfaces()) {
       names.add(i.name());
@@ -244,17 +252,21 @@ final class CapturePipeline {
     TlsSecretSource.Options options = new TlsSecretSource.Options(config.pid(), config.comm(), config.libssl(), 8 << 20,
         true, config.socketTracing());
     secrets = TlsSecretSource.open(options, line -> {
-      if (line.startsWith("TLS secrets from")) {
+      boolean library = line.startsWith("TLS secrets from");
+      if (library) {
         librariesTraced++;
-        if (!config.quiet()) {
-          err.println("tlscap: " + line);
-        }
+      }
+      if (library && config.quiet()) {
+        return;
+      }
+      if (packetRegistration == null) {
+        startupLines.add("tlscap: " + line); // printed once listening
       } else {
         err.println("tlscap: " + line);
       }
     });
     if (librariesTraced == 0) {
-      err.println("tlscap: warning: no OpenSSL 3 library found; packets are captured, TLS stays encrypted"
+      startupLines.add("tlscap: warning: no OpenSSL 3 library found; packets are captured, TLS stays encrypted"
           + " (name a program that links OpenSSL statically with --libssl)");
     }
     matcher = new SecretMatcher(new MatchedSecrets());
