@@ -42,7 +42,8 @@ import java.util.function.LongSupplier;
  *
  * <p><b>Packets.</b> {@link #writePacket} copies the packet into a large direct buffer in native
  * byte order (the SHB's magic tells readers the order) and allocates nothing; the buffer goes to the
- * file when full, on {@link #flush()}, on {@link #tick(long)} and at the end of each file. The
+ * file when full, on {@link #flush()}, on {@link #tick(long)} and at the end of each file; a new
+ * file's SHB and IDBs go to disk when it is opened. The
  * buffer always holds whole blocks, so the file on disk always ends on a block boundary, except
  * when the process is killed in the middle of a write; then the file is readable up to its last
  * whole block. Packets written since the last flush are lost on {@code kill -9}.
@@ -55,7 +56,9 @@ import java.util.function.LongSupplier;
  * <p><b>Errors.</b> An I/O error never escapes {@link #writePacket}, {@link #tick}, {@link #flush}
  * or {@link #close}: the writer reports it once to {@link CaptureFileListener#writeFailed} as one
  * human line ({@link #failure()} keeps it), cuts the current file back to its last whole block,
- * closes it and stops: later calls return false. Files completed before stay intact. Programming
+ * closes it and stops: later calls return false. Files completed before stay intact; a file left
+ * without one whole block is deleted. The packets that were still in the write buffer are lost and
+ * counted ({@link #packetsDiscarded()}). Programming
  * errors (unknown interface id, lengths out of range, a released flow) throw
  * {@link IllegalArgumentException}/{@link IllegalStateException}.
  */
@@ -101,6 +104,9 @@ public final class PcapngWriter implements Closeable {
   private long firstPacketNanos;
   private long lastPacketNanos;
   private long packetsInFile;
+  /** EPBs in {@link #buffer}, not yet on disk. */
+  private int packetsBuffered;
+  private long packetsDiscarded;
   private final ArrayDeque<Path> ring = new ArrayDeque<>();
 
   private State state = State.OPEN;
@@ -384,6 +390,14 @@ public final class PcapngWriter implements Closeable {
     return complete;
   }
 
+  /**
+   * Packets {@link #writePacket} accepted (returned true for) that never reached a file: they were
+   * in the write buffer when writing failed. Zero unless {@link #failure()} is present.
+   */
+  public long packetsDiscarded() {
+    return packetsDiscarded;
+  }
+
   /** The write error that stopped the writer, if any. */
   public Optional<PcapngWriteException> failure() {
     return Optional.ofNullable(failure);
@@ -475,6 +489,8 @@ public final class PcapngWriter implements Closeable {
     b.position(q + 4);
     if (b != buffer) {
       writeOversized(b);
+    } else {
+      packetsBuffered++;
     }
     packetsInFile++;
     deliveredTotal[interfaceId]++;
@@ -562,6 +578,7 @@ public final class PcapngWriter implements Closeable {
     buffer.flip();
     try {
       writeFully(buffer);
+      packetsBuffered = 0;
     } finally {
       buffer.clear();
     }
@@ -585,6 +602,9 @@ public final class PcapngWriter implements Closeable {
         int length = blocks.getInt(start + whole + 4);
         if (length <= 0 || whole + length > done) {
           break;
+        }
+        if (blocks == buffer && blocks.getInt(start + whole) == EnhancedPacketBlock.BLOCK_TYPE) {
+          packetsBuffered--; // on disk after all
         }
         whole += length;
       }
@@ -669,6 +689,7 @@ public final class PcapngWriter implements Closeable {
     channel = file;
     filesOpened++;
     startSection(nowNanos);
+    flushBuffer(); // the header on disk at once: a file cut short by kill -9 is still pcapng
     listener.fileOpened(next);
   }
 
@@ -693,17 +714,35 @@ public final class PcapngWriter implements Closeable {
     failure = PcapngWriteException.of(e instanceof CreateFailed ? "create" : verb, currentPath, cause);
     state = State.FAILED;
     buffer.clear();
-    if (file != null) {
-      try {
-        file.close();
-      } catch (IOException ignored) {
-        // already failing; the file ends on its last whole block
-      }
-    }
+    packetsDiscarded += packetsBuffered;
+    packetsBuffered = 0;
+    abandonFile();
     file = null;
     channel = null;
     currentPath = null;
     listener.writeFailed(failure);
+  }
+
+  /**
+   * Closes the current file after a write error; deletes it if not even its header made it to disk
+   * (an empty file is no pcapng file: some readers take it for another format).
+   */
+  private void abandonFile() {
+    if (file == null) {
+      return;
+    }
+    try {
+      file.close();
+    } catch (IOException ignored) {
+      // already failing; the file ends on its last whole block
+    }
+    if (written == 0 && currentPath != null) {
+      try {
+        Files.deleteIfExists(currentPath);
+      } catch (IOException ignored) {
+        // the failure is reported; an empty file is all that remains
+      }
+    }
   }
 
   /** Marks a failure to create a file (so the message says "cannot create"). */
@@ -839,6 +878,7 @@ public final class PcapngWriter implements Closeable {
       try {
         w.openNextFile(clock.getAsLong());
       } catch (IOException e) {
+        w.abandonFile();
         if (w.compressor != null) {
           w.compressor.finish();
         }

@@ -62,6 +62,8 @@ class DiskFullTest {
     long epbs = blocks.stream().filter(b -> b instanceof EnhancedPacketBlock).count();
     assertTrue(epbs > 100 && epbs <= written, epbs + " of " + written);
     assertEquals(epbs, Tshark.packetCount(file));
+    assertTrue(w.packetsDiscarded() > 0, "the write buffer held packets when the disk filled up");
+    assertEquals(written, epbs + w.packetsDiscarded(), "every accepted packet is in the file or counted as discarded");
   }
 
   @Test
@@ -70,7 +72,7 @@ class DiskFullTest {
     PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("40k", null, null))
         .bufferSize(64 << 10).listener(events).open(mount.resolve("r.pcapng"));
     int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
-    writeUntilStopped(w, id);
+    int written = writeUntilStopped(w, id);
     assertFalse(w.isOpen());
     w.close();
     assertEquals(1, events.failures.size());
@@ -84,5 +86,29 @@ class DiskFullTest {
     Path last = files.get(files.size() - 1);
     long epbs = PcapngReader.readAll(last).stream().filter(b -> b instanceof EnhancedPacketBlock).count();
     assertEquals(epbs, Tshark.packetCount(last));
+    long inFiles = 0;
+    for (Path f : files) {
+      inFiles += PcapngReader.readAll(f).stream().filter(b -> b instanceof EnhancedPacketBlock).count();
+    }
+    assertEquals(written, inFiles + w.packetsDiscarded(), "every accepted packet is in a file or counted as discarded");
+  }
+
+  @Test
+  void whenNotEvenTheHeaderFitsNoFileIsLeft() throws Exception {
+    try (java.io.OutputStream filler = Files.newOutputStream(mount.resolve("filler"))) {
+      byte[] page = new byte[4096];
+      while (true) {
+        filler.write(page);
+        filler.flush();
+      }
+    } catch (java.io.IOException full) {
+      // the tmpfs is full
+    }
+    Path file = mount.resolve("d.pcapng");
+    PcapngWriteException e = org.junit.jupiter.api.Assertions.assertThrows(PcapngWriteException.class,
+        () -> PcapngWriter.builder().open(file));
+    assertEquals("cannot write " + file + ": No space left on device (free some space, or bound the capture with -C and -W)",
+        e.getMessage());
+    assertFalse(Files.exists(file), "an empty file is no pcapng file: none is left");
   }
 }

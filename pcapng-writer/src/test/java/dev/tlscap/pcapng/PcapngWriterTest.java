@@ -26,6 +26,23 @@ class PcapngWriterTest {
   @TempDir Path dir;
 
   @Test
+  void aNewFilesHeaderIsOnDiskBeforeItsFirstPacket() throws Exception {
+    TestPackets.FakeClock clock = new TestPackets.FakeClock();
+    PcapngWriter w = PcapngWriter.builder().clock(clock).rotation(RotationPolicy.fromFlags(null, "1", null))
+        .open(dir.resolve("h.pcapng"));
+    Path first = w.currentFile();
+    assertEquals(List.of("SHB"), TestPackets.blockNames(first), "a kill -9 now leaves a pcapng file, not an empty one");
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    assertTrue(w.writePacket(id, T0, udp(64, 1, 1), 0, 64, 64, Direction.INBOUND));
+    clock.advanceSeconds(1);
+    assertTrue(w.tick(clock.getAsLong()));
+    Path second = w.currentFile();
+    assertFalse(second.equals(first));
+    assertEquals(List.of("SHB", "IDB"), TestPackets.blockNames(second));
+    w.close();
+  }
+
+  @Test
   void writesEveryBlockAndOptionThatTsharkAndTheReaderSee() throws Exception {
     Requirements.requireCommand("tshark", "tshark");
     Path file = dir.resolve("golden.pcapng");
