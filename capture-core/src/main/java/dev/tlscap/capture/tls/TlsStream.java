@@ -118,6 +118,11 @@ public final class TlsStream {
   /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
   private final byte[][] keyed = new byte[8][];
   private boolean fullyKeyed;
+  /**
+   * The client's handshake key opened its record 0: it sent no 0-RTT data, whatever its hello
+   * offered (kept apart from the key epochs, which releasing a side forgets).
+   */
+  private boolean noEarlyData;
   /** Set when a segment taught something a {@link SecretMatcher} should look at. */
   private boolean news;
   private long trialDecryptions;
@@ -353,8 +358,7 @@ public final class TlsStream {
   }
 
   private boolean earlyDataPossible() {
-    return clientHello.offersEarlyData()
-        && !(client.handshakeEpoch != null && client.handshakeEpoch.start == 0);
+    return clientHello.offersEarlyData() && !noEarlyData;
   }
 
   @Override
@@ -568,6 +572,7 @@ public final class TlsStream {
       case CLIENT_EARLY_TRAFFIC_SECRET -> client.early = new KeyEpoch(keys, index);
       case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
         client.handshakeEpoch = new KeyEpoch(keys, index);
+        noEarlyData |= index == 0;
         if (client.early != null && client.early.end < 0) {
           client.early.end = index;
         }
@@ -951,6 +956,11 @@ public final class TlsStream {
         } else {
           onServerHello(ServerHello.parse(hello, 4, length));
           helloDone = serverHello != null; // after a HelloRetryRequest the real ServerHello follows
+        }
+        if (stopped) {
+          // Secrets keyed before the hello (by client random) were all this side needed: the hello
+          // released it, buffer and all.
+          return;
         }
         int rest = helloFill - 4 - length;
         System.arraycopy(hello, 4 + length, hello, 0, rest);
