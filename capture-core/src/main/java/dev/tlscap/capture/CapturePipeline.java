@@ -563,23 +563,23 @@ final class CapturePipeline {
     boolean hadRandom = tls.clientRandom() != null;
     boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, h.tcpSeq, data,
         h.payloadOffset, h.payloadLength);
-    switch (tls.state()) {
-      case NOT_TLS -> {
-        flow.state = TcpFlow.State.PLAIN;
-        forget(flow);
-        release(flow);
-        return;
-      }
-      case TLS -> {
-        if (flow.state == TcpFlow.State.UNDECIDED) {
-          flow.state = TcpFlow.State.HELD;
-          flow.secrets = writer.newFlowSecrets();
-          stats.tlsFlows++;
-        }
-      }
-      default -> {
-        return;
-      }
+    if (tls.state() == TlsStream.State.NOT_TLS) {
+      stats.flowsNotTls++;
+      stats.packetsNotTls += flow.held.size();
+      flow.state = TcpFlow.State.PLAIN;
+      forget(flow);
+      release(flow);
+      return;
+    }
+    if (tls.clientRandom() == null) {
+      return; // no whole ClientHello yet
+    }
+    // TLS, or MALFORMED/LOST after the ClientHello (maybe in the same segment): a TLS session whose
+    // records kept before the problem, and the other direction's, can still prove its secrets.
+    if (flow.state == TcpFlow.State.UNDECIDED) {
+      flow.state = TcpFlow.State.HELD;
+      flow.secrets = writer.newFlowSecrets();
+      stats.tlsFlows++;
     }
     if (!hadRandom && tls.clientRandom() != null) {
       matcher.onStream(tls); // may key secrets that came first (TLS 1.2, or socket tracing)
@@ -646,6 +646,9 @@ final class CapturePipeline {
       } else if (flow.state == TcpFlow.State.HELD) {
         stats.flowsReleasedWithoutSecrets++;
         stats.packetsReleasedWithoutSecrets += packets;
+      } else {
+        stats.flowsNotTls++; // began like TLS; its ClientHello never came whole
+        stats.packetsNotTls += packets;
       }
       flow.state = flow.state == TcpFlow.State.HELD ? TcpFlow.State.RELEASED : TcpFlow.State.PLAIN;
     }

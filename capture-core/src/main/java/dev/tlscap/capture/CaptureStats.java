@@ -14,6 +14,9 @@ final class CaptureStats {
   long packetsReleasedWithoutSecrets;
   long flowsCutByMemory;
   long packetsCutByMemory;
+  /** Connections whose first bytes looked like a TLS handshake record but brought no whole ClientHello. */
+  long flowsNotTls;
+  long packetsNotTls;
   long secretsReceived;
   long secretsWithRandom;
   long keyLogLines;
@@ -31,6 +34,10 @@ final class CaptureStats {
     if (packetsCutByMemory > 0) {
       s.append("; ").append(packetsCutByMemory).append(" packets of ").append(flowsCutByMemory)
           .append(" sessions released early by the hold-back memory bound");
+    }
+    if (flowsNotTls > 0) {
+      s.append("; ").append(packetsNotTls).append(" packets of ").append(flowsNotTls)
+          .append(" connections that began like TLS but were not (no whole ClientHello)");
     }
     return s.toString();
   }
