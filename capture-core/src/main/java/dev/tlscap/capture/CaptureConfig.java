@@ -29,6 +29,8 @@ import java.util.List;
  * @param socketTracing {@code --socket-tracing}
  * @param attachMode {@code --tc-mode}
  * @param debugBpf {@code --debug-bpf}: libbpf's and the verifier's log on stderr
+ * @param packetRingBytes {@code -B}: the packet ring buffer's size in bytes (a power of two)
+ * @param secretRingBytes {@code --secrets-buffer-size}: the TLS secret ring buffer's size in bytes (a power of two)
  */
 record CaptureConfig(
     List<String> interfaces,
@@ -48,7 +50,14 @@ record CaptureConfig(
     boolean quiet,
     boolean socketTracing,
     AttachMode attachMode,
-    boolean debugBpf) {
+    boolean debugBpf,
+    int packetRingBytes,
+    int secretRingBytes) {
+
+  /** The packet ring's size without {@code -B}: 32 MiB (a flood of small packets on 2 CPUs needs it). */
+  static final int DEFAULT_PACKET_RING_BYTES = 32 << 20;
+  /** The secret ring's size without {@code --secrets-buffer-size}: 8 MiB, about 40,000 secrets between drains. */
+  static final int DEFAULT_SECRET_RING_BYTES = 8 << 20;
 
   boolean toStdout() {
     return output == null;

@@ -249,8 +249,8 @@ final class CapturePipeline {
   }
 
   private void openSecrets() {
-    TlsSecretSource.Options options = new TlsSecretSource.Options(config.pid(), config.comm(), config.libssl(), 8 << 20,
-        true, config.socketTracing());
+    TlsSecretSource.Options options = new TlsSecretSource.Options(config.pid(), config.comm(), config.libssl(),
+        config.secretRingBytes(), true, config.socketTracing());
     secrets = TlsSecretSource.open(options, line -> {
       boolean library = line.startsWith("TLS secrets from");
       if (library) {
@@ -278,7 +278,7 @@ final class CapturePipeline {
         .snapLength(config.snapLength())
         .filter(config.filter())
         .attachMode(config.attachMode())
-        .ringBytes(32 << 20)
+        .ringBytes(config.packetRingBytes())
         .listener(new CaptureListener() {
           @Override
           public void interfaceAdded(CaptureInterface iface) {
@@ -411,6 +411,7 @@ final class CapturePipeline {
 
   private void everySecond(long now) {
     capture.maintain();
+    stats.secretsLost = secrets.counters().ringFull();
     writer.tick(System.currentTimeMillis() * 1_000_000L);
     matcher.expire(now);
     evictFlows(now);
@@ -836,7 +837,7 @@ final class CapturePipeline {
   private InterfaceStatistics interfaceStatistics(int id) {
     InterfaceCounters c = capture.counters(id);
     long delivered = id < written.length ? written[id] : 0;
-    return new InterfaceStatistics(c.received(), c.dropped(), 0, delivered, id == 0 ? stats.tlsSummary() : null);
+    return new InterfaceStatistics(c.received(), c.dropped(), 0, delivered, id == 0 ? stats.statisticsComment() : null);
   }
 
   private void showStatus() {
@@ -874,6 +875,7 @@ final class CapturePipeline {
         drainSecrets();
         drainPackets();
         drainSecrets();
+        stats.secretsLost = secrets.counters().ringFull();
         for (TcpFlow flow : new ArrayList<>(flows.values())) {
           if (flow.isHeld()) {
             releaseNow(flow, false);
@@ -896,7 +898,10 @@ final class CapturePipeline {
     err.println(stats.packetsWritten + " packets captured, " + total.dropped() + " dropped by the kernel"
         + (stats.packetsNotWritten > 0 ? ", " + stats.packetsNotWritten + " not written" : "") + "; "
         + stats.tlsSummary());
-    err.println(stats.secretsReceived + " TLS secrets" + (keyLog != null ? ", " + stats.keyLogLines + " key log lines" : "")
+    err.println(stats.secretsReceived + " TLS secrets"
+        + (stats.secretsLost > 0 ? " (" + stats.secretsLost + " more lost: the secrets buffer was full; raise"
+            + " --secrets-buffer-size)" : "")
+        + (keyLog != null ? ", " + stats.keyLogLines + " key log lines" : "")
         + (matcher != null ? "; " + matcher.summary() : ""));
   }
 

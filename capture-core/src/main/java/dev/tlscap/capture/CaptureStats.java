@@ -20,10 +20,17 @@ final class CaptureStats {
   long secretsReceived;
   long secretsWithRandom;
   long keyLogLines;
+  /** Secret events the kernel could not hand over because the secret ring buffer was full. */
+  long secretsLost;
   long packetsNotWritten;
   long malformedPackets;
 
-  /** One-line summary of the TLS side, for the ISB comment and the exit summary. */
+  /** The comment of interface 0's Interface Statistics Block: the TLS summary and the secrets lost. */
+  String statisticsComment() {
+    return tlsSummary() + (secretsLost > 0 ? "; " + secretsLost + " TLS secrets lost to a full secrets buffer" : "");
+  }
+
+  /** One-line summary of the TLS side, for the exit summary (and, in {@link #statisticsComment}, the ISB). */
   String tlsSummary() {
     StringBuilder s = new StringBuilder();
     s.append(tlsFlows).append(" TLS sessions, ").append(tlsFlowsKeyed).append(" with secrets");

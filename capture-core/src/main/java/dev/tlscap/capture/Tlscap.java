@@ -58,6 +58,16 @@ public final class Tlscap implements Callable<Integer> {
   @Option(names = "-s", paramLabel = "SNAPLEN", description = "Bytes kept per packet (default 262144, as tcpdump).")
   int snapLength;
 
+  @Option(names = {"-B", "--buffer-size"}, paramLabel = "KIB",
+      description = "The kernel's packet buffer in KiB, as tcpdump -B (rounded up to a power of two, 64 KiB to 512 MiB;"
+          + " default 32768). Packets that find it full are dropped and counted.")
+  Long bufferKibibytes;
+
+  @Option(names = "--secrets-buffer-size", paramLabel = "KIB",
+      description = "The kernel's TLS secret buffer in KiB (rounded up to a power of two, 4 KiB to 512 MiB; default 8192)."
+          + " Secrets that find it full are lost and counted.")
+  Long secretsBufferKibibytes;
+
   @Option(names = "-C", paramLabel = "SIZE",
       description = "Start a new file when this one is larger than SIZE million bytes (k, m, g suffixes: KiB, MiB, GiB).")
   String fileSize;
@@ -253,10 +263,32 @@ public final class Tlscap implements Callable<Integer> {
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("--tc-mode " + tcMode + ": use auto, tcx or clsact");
     }
+    int packetRing = ringBytes("-B", bufferKibibytes, 64 << 10, CaptureConfig.DEFAULT_PACKET_RING_BYTES);
+    int secretRing = ringBytes("--secrets-buffer-size", secretsBufferKibibytes, 4 << 10,
+        CaptureConfig.DEFAULT_SECRET_RING_BYTES);
     PacketFilter filter = filter();
     List<String> ifaces = interfaces.isEmpty() ? List.of("any") : List.copyOf(interfaces);
     return new CaptureConfig(ifaces, out, count, snapLength, rotation, compress, keyLog, pid, comm, List.copyOf(libssl),
-        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, mode, debugBpf);
+        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, mode, debugBpf, packetRing, secretRing);
+  }
+
+  /** The largest ring buffer: 512 MiB. */
+  static final int MAX_RING_BYTES = 512 << 20;
+
+  /**
+   * A ring buffer size given in KiB ({@code -B} and the like): rounded up to a power of two (the
+   * kernel's BPF ring buffers need one, and a multiple of the page size) and up to {@code minBytes};
+   * null gives {@code defaultBytes}.
+   */
+  static int ringBytes(String flag, Long kibibytes, int minBytes, int defaultBytes) {
+    if (kibibytes == null) {
+      return defaultBytes;
+    }
+    if (kibibytes < 1 || kibibytes > MAX_RING_BYTES >> 10) {
+      throw new IllegalArgumentException(flag + " " + kibibytes + ": give a size in KiB from 1 to " + (MAX_RING_BYTES >> 10));
+    }
+    long bytes = Math.max(kibibytes << 10, minBytes);
+    return (int) Long.highestOneBit(bytes - 1) << 1;
   }
 
   private PacketFilter filter() {
