@@ -478,6 +478,11 @@ final class CapturePipeline {
     boolean fromA = probe.set(h.ipVersion, h.srcHigh, h.srcLow, h.srcPort, h.dstHigh, h.dstLow, h.dstPort);
     TcpFlow flow = flows.get(probe);
     long now = System.nanoTime();
+    if (flow != null && (h.tcpFlags & (PacketHeaders.SYN | PacketHeaders.ACK)) == PacketHeaders.SYN
+        && startsNewConnection(flow, fromA, h.tcpSeq)) {
+      retire(flow); // the 4-tuple was reused: short-lived clients get the same port again within seconds
+      flow = null;
+    }
     if (flow == null) {
       if (h.payloadLength == 0 && (h.tcpFlags & PacketHeaders.SYN) == 0) {
         // an ACK or FIN of a connection not in the table: nothing to follow
@@ -526,6 +531,27 @@ final class CapturePipeline {
     if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0) {
       flow.closing = true;
     }
+  }
+
+  /**
+   * Whether a SYN (without ACK) on a 4-tuple in the table opens a new connection: one that is not
+   * the retransmission of the SYN that opened this one (a new connection has a new initial sequence
+   * number), or a SYN on a connection joined without its SYN.
+   */
+  private static boolean startsNewConnection(TcpFlow flow, boolean fromA, long seq) {
+    return fromA ? !flow.synSeenA || flow.synA != seq : !flow.synSeenB || flow.synB != seq;
+  }
+
+  /** Takes a connection out of the table at once: its held packets written (counted), its secrets dropped. */
+  private void retire(TcpFlow flow) {
+    if (flow.isHeld()) {
+      releaseNow(flow, false);
+    }
+    forget(flow);
+    if (flow.secrets != null) {
+      flow.secrets.release();
+    }
+    flows.remove(flow.key);
   }
 
   private long limit() {
