@@ -288,12 +288,29 @@ final class CapturePipeline {
           }
 
           @Override
+          public void interfaceGone(CaptureInterface iface) {
+            // -i any waits for interfaces to come up; named ones that are all gone end the capture, as in tcpdump
+            if (!config.interfaces().contains(PacketCaptureOptions.ANY) && !anyInterfaceActive()) {
+              requestStop("error: no interface left");
+            }
+          }
+
+          @Override
           public void notice(String line) {
             err.println("tlscap: " + line);
           }
         })
         .build();
     capture = PacketCapture.open(options);
+  }
+
+  private boolean anyInterfaceActive() {
+    for (CaptureInterface i : capture.interfaces()) {
+      if (capture.isActive(i.id())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void openWriter() {

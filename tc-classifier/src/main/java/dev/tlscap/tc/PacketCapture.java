@@ -458,7 +458,9 @@ public final class PacketCapture implements AutoCloseable {
       // the interface is gone: its filters or links went with it
     }
     slots.release(a.info.ifindex());
-    listener.notice("interface " + a.info.name() + " went away; its capture stops here, the capture of the others goes on");
+    boolean othersGoOn = options.anyInterface() || snapshot().stream().anyMatch(other -> other.attachment != null);
+    listener.notice("interface " + a.info.name() + " went away; its capture stops here, "
+        + (othersGoOn ? "the capture of the others goes on" : "no interface is left to capture on"));
     listener.interfaceGone(a.info);
   }
 
