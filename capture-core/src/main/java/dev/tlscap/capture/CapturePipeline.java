@@ -930,6 +930,11 @@ final class CapturePipeline {
     }
     InterfaceCounters total = capture != null ? capture.totalCounters() : InterfaceCounters.ZERO;
     closeAll();
+    if (writer != null) {
+      // packets the writer took but lost with its buffer when writing failed (a full disk)
+      stats.packetsWritten -= writer.packetsDiscarded();
+      stats.packetsNotWritten += writer.packetsDiscarded();
+    }
     if (statusLine && !statusShown.isEmpty()) {
       err.println();
     }
