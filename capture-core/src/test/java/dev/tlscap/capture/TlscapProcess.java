@@ -65,6 +65,24 @@ final class TlscapProcess implements AutoCloseable {
     return process.signalAndWait(2, Duration.ofSeconds(60));
   }
 
+  /** SIGTERM, as scripts and service managers stop it; returns the exit code. */
+  int terminate() {
+    return process.signalAndWait(15, Duration.ofSeconds(60));
+  }
+
+  /** SIGKILL: no chance to finish anything; returns once the process is gone. */
+  void kill9() {
+    process.signalAndWait(9, Duration.ofSeconds(30));
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  boolean isAlive() {
+    return process.process().isAlive();
+  }
+
   String stderr() {
     return process.stderr();
   }
