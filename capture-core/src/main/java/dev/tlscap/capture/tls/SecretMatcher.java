@@ -207,15 +207,34 @@ public final class SecretMatcher {
     if (!stream.fullyKeyed()) {
       addToTrialList(entry);
     }
+    keyWaiting(entry);
+    checkFullyKeyed(entry);
+  }
+
+  /** Keys to the stream the secrets that came with its client random before it. */
+  private void keyWaiting(StreamEntry entry) {
     List<WaitingForStream> waiting = waitingByRandom.remove(entry.random);
     if (waiting != null) {
       for (WaitingForStream w : waiting) {
         w.done = true;
         this.waiting--;
-        key(stream, w.event.label(), w.event.secret(), w.event, How.RANDOM);
+        key(entry.stream, w.event.label(), w.event.secret(), w.event, How.RANDOM);
       }
     }
-    checkFullyKeyed(entry);
+  }
+
+  /**
+   * The stream's client random changed (a second ClientHello after a HelloRetryRequest with another
+   * random, see TlsStream): it is found under the new one from now on.
+   */
+  private void reindex(StreamEntry entry) {
+    List<StreamEntry> old = streamsByRandom.get(entry.random);
+    if (old != null && old.remove(entry) && old.isEmpty()) {
+      streamsByRandom.remove(entry.random);
+    }
+    entry.random = new Bytes(entry.stream.clientRandom());
+    streamsByRandom.computeIfAbsent(entry.random, k -> new ArrayList<>(1)).add(entry);
+    keyWaiting(entry);
   }
 
   /**
@@ -239,6 +258,9 @@ public final class SecretMatcher {
     }
     if (entry.closed) {
       return;
+    }
+    if (!Arrays.equals(entry.random.bytes, stream.clientRandom())) {
+      reindex(entry);
     }
     if (entry.addedNanos == NO_TIME) {
       entry.addedNanos = nowNanos;
@@ -652,7 +674,8 @@ public final class SecretMatcher {
   /** The matcher's bookkeeping of one stream; kept in {@link TlsStream#matcherEntry}. */
   static final class StreamEntry {
     final TlsStream stream;
-    final Bytes random;
+    /** The stream's client random (it changes with a second ClientHello that has another). */
+    Bytes random;
     /** When {@link #onStream} saw it ({@link #NO_TIME} until a call carried the time). */
     long addedNanos;
     /** Per side, the records every candidate waiting then has been tried on. */

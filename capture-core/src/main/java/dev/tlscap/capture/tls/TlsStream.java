@@ -677,6 +677,20 @@ public final class TlsStream {
     news = true;
   }
 
+  /**
+   * The ClientHello that answers a HelloRetryRequest. RFC 8446 4.1.2 wants the first one's random in
+   * it, but servers do not check; the keys, the peers' key logs and Wireshark go by this one's, so
+   * a client that changes it must not leave the stream under the first one's (its lines would
+   * decrypt nothing). The early data offer stays the first hello's: 0-RTT records followed it.
+   */
+  private void onRetryClientHello(ClientHello hello) {
+    if (!Arrays.equals(hello.random(), clientHello.random())) {
+      clientHello = new ClientHello(hello.legacyVersion(), hello.random(), hello.sessionId(), hello.serverName(),
+          hello.supportedVersions(), hello.alpn(), clientHello.offersEarlyData());
+      news = true;
+    }
+  }
+
   private void onServerHello(ServerHello hello) throws TlsFormatException {
     int v = hello.version();
     if (v < 0x0300 || v > TLS_1_3) {
@@ -732,6 +746,8 @@ public final class TlsStream {
     private byte[] hello;
     private int helloFill;
     private boolean helloDone;
+    /** The client: the hello being read answers a HelloRetryRequest (the second ClientHello). */
+    private boolean retryHello;
     /** TLS 1.2: this side sent its ChangeCipherSpec; every later record is encrypted. */
     private boolean tls12Encrypted;
 
@@ -873,6 +889,18 @@ public final class TlsStream {
           }
           return HANDSHAKE;
         }
+        if (type == CONTENT_HANDSHAKE && helloRetryRequest && serverHello == null) {
+          // RFC 8446 4.1.4: the ClientHello that answers the HelloRetryRequest.
+          if (!retryHello) {
+            retryHello = true;
+            helloDone = false;
+            hello = null;
+            helloFill = 0;
+          }
+          if (!helloDone) {
+            return HANDSHAKE;
+          }
+        }
       } else {
         // (Server bytes while the ClientHello is incomplete: client bytes were lost or come late.)
         if (serverHello == null) {
@@ -894,8 +922,7 @@ public final class TlsStream {
         return SKIP;
       }
       // TLS 1.3 (or the client before the ServerHello): RFC 8446 5.2, every protected record is
-      // application_data; ChangeCipherSpec (D.4 compatibility), a second ClientHello after a
-      // HelloRetryRequest and plaintext alerts are skipped.
+      // application_data; ChangeCipherSpec (D.4 compatibility) and plaintext alerts are skipped.
       return type == CONTENT_APPLICATION_DATA ? ENCRYPTED : SKIP;
     }
 
@@ -951,7 +978,12 @@ public final class TlsStream {
           return;
         }
         if (side == Side.CLIENT) {
-          onClientHello(ClientHello.parse(hello, 4, length));
+          ClientHello parsed = ClientHello.parse(hello, 4, length);
+          if (clientHello == null) {
+            onClientHello(parsed);
+          } else {
+            onRetryClientHello(parsed);
+          }
           helloDone = true;
         } else {
           onServerHello(ServerHello.parse(hello, 4, length));

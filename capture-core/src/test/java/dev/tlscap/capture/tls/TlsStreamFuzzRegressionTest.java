@@ -100,4 +100,49 @@ class TlsStreamFuzzRegressionTest {
     }
     throw new AssertionError("not found");
   }
+
+  /**
+   * Found after 11 minutes (and confirmed with tshark): a client that answers a HelloRetryRequest
+   * with a second ClientHello whose random differs from its first (RFC 8446 4.1.2 forbids it; the
+   * server goes on all the same). Peers and Wireshark go by the second hello's random; the stream
+   * kept the first one's, so every line keyed by trial decryption named a random the file's reader
+   * never matches (the capture did not decrypt), and secrets that came with the real random waited
+   * for a stream that never had it.
+   */
+  @Test
+  void aSecondClientHelloAfterAHelloRetryRequestSetsTheRandom() {
+    RecordedTraffic hrr = RecordedTraffic.load("tls13-hrr");
+    List<RecordedTraffic.Segment> segments = segments(hrr);
+    byte[] first = segments.get(0).payload().clone();
+    first[5 + 4 + 2] ^= (byte) 0xFF; // the first ClientHello's random, first byte
+    String real = RecordedTraffic.randomHex(hrr.keyLog.get(0));
+
+    List<String> keyed = new java.util.ArrayList<>();
+    SecretMatcher matcher = new SecretMatcher((stream, label, line, source) -> keyed.add(line));
+    TlsStream s = new TlsStream();
+    s.onSegment(Side.CLIENT, segments.get(0).seq(), ByteBuffer.wrap(first), 0, first.length);
+    matcher.onStream(s);
+    assertEquals(false, real.equals(java.util.HexFormat.of().formatHex(s.clientRandom())));
+    long now = 1;
+    for (RecordedTraffic.Segment segment : segments.subList(1, segments.size())) {
+      if (feed(s, segment)) {
+        matcher.onRecords(s, now++);
+      }
+    }
+    assertEquals(true, s.helloRetryRequest());
+    assertEquals(real, java.util.HexFormat.of().formatHex(s.clientRandom()), "the second ClientHello's random");
+    assertNull(s.problem(), s.toString());
+    // A secret that comes with the real random (socket tracing) is keyed to the stream at once;
+    // the others are proven by decryption and their lines name the real random too.
+    for (String line : hrr.linesOf(s.clientRandom())) {
+      byte[] random = line.startsWith("SERVER_HANDSHAKE") ? s.clientRandom() : null;
+      matcher.onSecret(new dev.tlscap.secrets.TlsSecretEvent(0, 1, 1, "openssl", null, random,
+          RecordedTraffic.label(line), RecordedTraffic.secret(line)), now++);
+    }
+    java.util.Set<String> expected = new java.util.HashSet<>(hrr.linesOf(s.clientRandom()));
+    expected.removeIf(l -> l.startsWith("EXPORTER_SECRET ")); // keyed by thread order, not sent in it here
+    keyed.removeIf(l -> l.startsWith("EXPORTER_SECRET "));
+    assertEquals(expected, new java.util.HashSet<>(keyed));
+    assertEquals(true, s.fullyKeyed(), s.toString());
+  }
 }
