@@ -4,6 +4,8 @@
 # A B A B in one run; prints one table of medians. Needs root, clang, libbpf-dev, gcc.
 #   bench/ringbuf-drain.sh [RING_MIB=64] [ROUNDS=15] [PAIRS=5]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" # median
 cd "$(dirname "$0")/.."
 ring_mib=${1:-64}
 rounds=${2:-15}
@@ -15,7 +17,6 @@ bin=$(mktemp -d)/ringbuf_drain
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 gcc -O2 -o "$bin" bench/c/ringbuf_drain.c -lbpf
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '%-8s %14s %14s %8s\n' record "java rec/s" "C rec/s" java/C
 for size in 64 1500; do
   java_rates=(); c_rates=()

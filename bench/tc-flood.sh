@@ -14,98 +14,75 @@
 #        options (e.g. "--ring 33554432 --wakeup-ns 0"); JAVA_OPTS adds JVM options;
 #        SKIP_BUILD=1 uses the classes already built.
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
 seconds=${2:-5}
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$bench_repo
 cd "$repo"
 
-[ "$(id -u)" = 0 ] || { echo "tc-flood: run as root (it attaches BPF programs)" >&2; exit 1; }
-for c in iperf3 tcpdump java mvn awk; do
-  command -v "$c" >/dev/null || { echo "tc-flood: $c not found (apt-get install -y iperf3 tcpdump openjdk-17-jdk-headless maven)" >&2; exit 1; }
-done
-
-work=$(mktemp -d /tmp/tc-flood.XXXXXX)
+bench_init tc-flood
+bench_need iperf3 tcpdump java mvn awk
 results="$repo/bench/results"
 mkdir -p "$results"
 stamp=$(date +%Y%m%d-%H%M%S)
 table="$results/tc-flood-$stamp.txt"
-server_pid=""
 capturer_pid=""
-cleanup() {
-  [ -n "$capturer_pid" ] && kill -9 "$capturer_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "building tc-classifier (and what it needs)..." >&2
   mvn -B -ntp -q -pl tc-classifier -am install -DskipTests >&2
-  if [ "${CAPTURER:-}" = jar ]; then mvn -B -ntp -q -pl capture-core -am package -DskipTests >&2; fi
 fi
+if [ "${CAPTURER:-}" = jar ]; then bench_jar; fi
 mvn -B -ntp -q -pl tc-classifier dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile="$work/cp.txt" >&2
 cp="$repo/tc-classifier/target/test-classes:$repo/tc-classifier/target/classes:$(cat "$work/cp.txt")"
 
 port=$((20000 + RANDOM % 20000))
 if [ "${FILTER:-1}" = 1 ]; then filter="udp port $port"; else filter=""; fi
-clk=$(getconf CLK_TCK)
-
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-await() { # FILE TEXT PID
-  for _ in $(seq 1 600); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || { echo "tc-flood: capturer exited: $(cat "$1")" >&2; exit 1; }
-    sleep 0.05
-  done
-  echo "tc-flood: no '$2' from the capturer: $(cat "$1")" >&2
-  exit 1
-}
-
-# one flood: MODE ROUND -> "mode round sent_pps sent in_file dropped cpu% rss_kb"
+# one flood: MODE ROUND -> "mode round sent_pps sent in_file dropped cpu% rss_kb" appended to $raw (not in a
+# subshell: the cleanup must know every process it starts)
 flood() {
   local mode=$1 round=$2 file="" log="$work/$1-$2.log"
-  iperf3 -s -1 -p "$port" >/dev/null 2>&1 &
-  server_pid=$!
+  bench_spawn "" iperf3 -s -1 -p "$port" >/dev/null 2>&1
+  local server_pid=$spawned
   case $mode in
     tcpdump)
       file="$work/tcpdump-$round.pcap"
       # shellcheck disable=SC2086
-      tcpdump -i lo -w "$file" $filter >"$log" 2>&1 &
-      capturer_pid=$!
-      await "$log" "listening on" "$capturer_pid"
+      bench_spawn "" tcpdump -Z root -i lo -w "$file" $filter >"$log" 2>&1
+      capturer_pid=$spawned
+      await_line "$log" "listening on" "$capturer_pid"
       ;;
     tlscap)
       file="$work/tlscap-$round.pcapng"
       if [ "${CAPTURER:-}" = jar ]; then
         # shellcheck disable=SC2086
-        java ${JAVA_OPTS:-} -jar "$repo/target/tlscap.jar" -q -i lo -w "$file" $filter >"$log" 2>&1 &
-        capturer_pid=$!
-        await "$log" "listening on" "$capturer_pid"
+        bench_spawn "" java ${JAVA_OPTS:-} -jar "$jar" -q -i lo -w "$file" $filter >"$log" 2>&1
+        capturer_pid=$spawned
+        await_line "$log" "^listening on" "$capturer_pid"
       else
         # shellcheck disable=SC2086
-        java ${JAVA_OPTS:-} -cp "$cp" dev.tlscap.tc.FloodCapture -i lo -w "$file" ${filter:+--filter "$filter"} \
-          ${TLSCAP_OPTS:-} >"$log" 2>&1 &
-        capturer_pid=$!
-        await "$log" "^ready" "$capturer_pid"
+        bench_spawn "" java ${JAVA_OPTS:-} -cp "$cp" dev.tlscap.tc.FloodCapture -i lo -w "$file" ${filter:+--filter "$filter"} \
+          ${TLSCAP_OPTS:-} >"$log" 2>&1
+        capturer_pid=$spawned
+        await_line "$log" "^ready" "$capturer_pid"
       fi
       ;;
   esac
   sleep 1
   local t0=0 t1=0 start end
-  [ -n "$capturer_pid" ] && t0=$(ticks "$capturer_pid")
+  [ -n "$capturer_pid" ] && t0=$(proc_ticks "$capturer_pid")
   start=$(date +%s.%N)
   iperf3 -c 127.0.0.1 -p "$port" -u -b 0 -l 64 -t "$seconds" -J >"$work/iperf-$mode-$round.json"
   end=$(date +%s.%N)
   local cpu="-" rss="-" in_file="-" dropped="-"
   if [ -n "$capturer_pid" ]; then
-    t1=$(ticks "$capturer_pid")
-    rss=$(hwm_kb "$capturer_pid")
-    cpu=$(awk -v a="$t0" -v b="$t1" -v s="$start" -v e="$end" -v hz="$clk" 'BEGIN {printf "%.0f", 100 * (b - a) / hz / (e - s)}')
+    t1=$(proc_ticks "$capturer_pid")
+    rss=$(proc_hwm_kb "$capturer_pid")
+    cpu=$(cpu_pct "$t0" "$t1" "$(elapsed "$start" "$end")" | awk '{printf "%.0f", $1}')
     sleep 2 # tcpdump hands its last TPACKET_V3 block to user space after a 1 s timeout; SIGINT drops it
-    if [ "$mode" = tcpdump ]; then kill -INT "$capturer_pid"; else kill -TERM "$capturer_pid"; fi
-    wait "$capturer_pid" 2>/dev/null || true
+    if [ "$mode" = tcpdump ]; then bench_reap "$capturer_pid" INT; else bench_reap "$capturer_pid" TERM; fi
     capturer_pid=""
     if [ "$mode" = tcpdump ]; then
       dropped=$(awk '/dropped by kernel/ {print $1}' "$log")
@@ -117,13 +94,12 @@ flood() {
     in_file=$(java -cp "$cp" dev.tlscap.tc.FloodCount "$file" "$port" 64)
     rm -f "$file"
   fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  bench_reap "$server_pid" TERM # iperf3 -s -1 has exited by now; reaps it
   local sent pps
   sent=$(sed -n '/"sum_sent"/,/}/ s/.*"packets":[[:space:]]*\([0-9]*\).*/\1/p' "$work/iperf-$mode-$round.json" | head -1)
   pps=$(sed -n '/"sum_sent"/,/}/ s/.*"seconds":[[:space:]]*\([0-9.]*\).*/\1/p' "$work/iperf-$mode-$round.json" | head -1)
   pps=$(awk -v n="$sent" -v s="$pps" 'BEGIN {printf "%.0f", n / s}')
-  echo "$mode $round $pps $sent $in_file ${dropped:-0} $cpu $rss"
+  echo "$mode $round $pps $sent $in_file ${dropped:-0} $cpu $rss" | tee -a "$raw" >&2
 }
 
 echo "64-byte UDP flood on lo, $seconds s per run, $rounds rounds, filter: ${filter:-none}, $(nproc) CPUs, kernel $(uname -r)" >&2
@@ -131,9 +107,7 @@ raw="$work/raw.txt"
 : >"$raw"
 for round in $(seq 1 "$rounds"); do
   for mode in none tcpdump tlscap; do
-    line=$(flood "$mode" "$round")
-    echo "$line" >&2
-    echo "$line" >>"$raw"
+    flood "$mode" "$round"
   done
 done
 

@@ -5,8 +5,8 @@ import java.nio.file.Path;
 
 /**
  * Benchmark helper (not a test): traces TLS secrets into a key log file until killed, printing
- * "tracing" when attached and the counters at exit. bench/tls-handshakes.sh runs openssl s_time with
- * and without it. {@code -Dbench.sockets=true} adds the socket tracing; {@code -Dbench.idle=true}
+ * "tracing" when attached and the counters at exit; run openssl s_time with and without it to price
+ * the hooks alone (bench/tls-path.sh measures the same through tlscap.jar). {@code -Dbench.sockets=true} adds the socket tracing; {@code -Dbench.idle=true}
  * attaches nothing (an A/A check of the method).
  */
 public final class SecretTracingBench {
