@@ -541,8 +541,15 @@ final class CapturePipeline {
       if (h.payloadLength > 0) {
         follow(flow, fromClient, data, h, now);
       }
-      if ((h.tcpFlags & PacketHeaders.FIN) != 0 && flow.tls != null) {
-        flow.tls.onFin(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER);
+      if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0 && flow.tls != null && flow.isHeld()) {
+        TlsStream.Side side = fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER;
+        long end = (h.tcpSeq + h.payloadLength) & 0xFFFFFFFFL;
+        if ((h.tcpFlags & PacketHeaders.RST) != 0) {
+          flow.tls.onReset(side, end);
+        } else {
+          flow.tls.onFin(side, end);
+        }
+        matcher.onRecords(flow.tls, now); // an ended side may need no more secrets: the flow may be complete
       }
     }
     if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0) {

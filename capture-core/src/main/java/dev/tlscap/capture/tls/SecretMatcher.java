@@ -289,11 +289,29 @@ public final class SecretMatcher {
           return;
         }
         if (stream.keyedSecret(label) == null && (label != TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET
-            || stream.clientHello().offersEarlyData())) {
+            || stream.clientHello().offersEarlyData())
+            && (!isTraffic(label) || stream.keyedSecret(handshakeLabelOf(side)) != null)) {
           tryPool(label, entry, from);
         }
       }
     }
+  }
+
+  /*
+   * Waiting traffic secrets are tried on a side's new records only once that side's handshake
+   * secret is keyed: before, every record after the first would be tried with every waiting traffic
+   * secret of every connection (those of connections that never send application data wait their
+   * whole time to live: openssl s_time, 560 connections in 5 s, made 360 000 trials). Keying the
+   * handshake secret tells where the traffic key starts, and tries the waiting ones there (keyOne).
+   * A traffic secret that arrives is still tried on every stream at once (tryOnStreams).
+   */
+  private static boolean isTraffic(TlsLabel label) {
+    return label == TlsLabel.CLIENT_TRAFFIC_SECRET_0 || label == TlsLabel.SERVER_TRAFFIC_SECRET_0;
+  }
+
+  private static TlsLabel handshakeLabelOf(TlsStream.Side side) {
+    return side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET
+        : TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET;
   }
 
   /** Handshake labels before traffic labels: a keyed handshake key tells where the traffic key starts. */
@@ -450,8 +468,22 @@ public final class SecretMatcher {
     }
   }
 
+  /**
+   * A secret is derived after its connection's ClientHello was sent (the server derives on reading
+   * it, the client on reading the ServerHello), so it reaches the matcher after the stream, give or
+   * take how late either ring is drained; only the early secret comes before. Candidates that
+   * arrived more than this before a stream are not tried on it (the pool is newest first, so its
+   * scan stops there): secrets no record proves (connections that ended without sending under them)
+   * wait their time to live without being tried on every later connection.
+   */
+  static final long ARRIVAL_SLACK_NANOS = 2_000_000_000L;
+
   private void tryPool(TlsLabel label, StreamEntry entry, int from) {
+    boolean bounded = label != TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET && entry.addedNanos != NO_TIME;
     for (Candidate c = newestOfLabel[label.code()]; c != null; ) {
+      if (bounded && entry.addedNanos - c.arrivedNanos > ARRIVAL_SLACK_NANOS) {
+        return;
+      }
       Candidate older = c.olderOfLabel;
       if (c.primary && tryOn(c, entry, from)) {
         return;
@@ -563,6 +595,13 @@ public final class SecretMatcher {
     String line = KeyLogLine.format(label, stream.clientRandom(), secret);
     listener.onKeyed(stream, label, line, source);
     checkFullyKeyed(entry);
+    TlsStream.Side side = TlsStream.sideOf(label);
+    if (side != null && label == handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {
+      TlsLabel traffic = side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_TRAFFIC_SECRET_0 : TlsLabel.SERVER_TRAFFIC_SECRET_0;
+      if (stream.keyedSecret(traffic) == null) {
+        tryPool(traffic, entry, 0); // the waiting traffic secrets, where this key's records end
+      }
+    }
   }
 
   private void checkFullyKeyed(StreamEntry entry) {

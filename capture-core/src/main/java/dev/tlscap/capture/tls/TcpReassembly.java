@@ -52,6 +52,11 @@ final class TcpReassembly {
     return retransmittedBytes;
   }
 
+  /** Every byte before {@code sequence} (mod 2^32) was handed on: nothing is missing up to there. */
+  boolean reached(long sequence) {
+    return started && !lost && waitingBytes == 0 && next - (int) sequence >= 0;
+  }
+
   /** Bytes held ahead of a gap. */
   int waitingBytes() {
     return waitingBytes;

@@ -172,6 +172,38 @@ public final class TlsStream {
   }
 
   /**
+   * {@link #onFin(Side)} with the FIN's sequence number: once every byte before it is in, the side
+   * is known to have ended, and a traffic secret it sent no record under is not needed.
+   */
+  public void onFin(Side from, long finSequence) {
+    if (from == null) {
+      return;
+    }
+    HalfStream h = half(from);
+    h.finished = true;
+    h.endSequence = finSequence;
+    h.endKnown = true;
+    releaseWhatIsKeyed();
+  }
+
+  /**
+   * Optional: {@code from} reset the connection at {@code sequence}. The other program takes none of
+   * the other side's later bytes: both sides have ended (the sender once its bytes before the reset
+   * are in, the other side as far as it got).
+   */
+  public void onReset(Side from, long sequence) {
+    if (from == null) {
+      return;
+    }
+    onFin(from, sequence);
+    HalfStream other = half(from == Side.CLIENT ? Side.SERVER : Side.CLIENT);
+    other.finished = true;
+    other.endKnown = true;
+    other.endSequence = Long.MIN_VALUE; // no sequence: ended where its bytes end
+    releaseWhatIsKeyed();
+  }
+
+  /**
    * One TCP segment's payload: {@code length} bytes at {@code offset} of {@code data} (absolute
    * positions; the buffer's position and limit are not changed; it may be read-only or direct and
    * is not used after the call). Segments may come out of order or twice.
@@ -323,12 +355,30 @@ public final class TlsStream {
     }
     needed.add(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET);
     needed.add(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET);
-    needed.add(TlsLabel.CLIENT_TRAFFIC_SECRET_0);
-    needed.add(TlsLabel.SERVER_TRAFFIC_SECRET_0);
+    if (!endedInHandshake(client)) {
+      needed.add(TlsLabel.CLIENT_TRAFFIC_SECRET_0);
+    }
+    if (!endedInHandshake(server)) {
+      needed.add(TlsLabel.SERVER_TRAFFIC_SECRET_0);
+    }
     if (earlyDataPossible()) {
       needed.add(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET);
     }
     return needed;
+  }
+
+  /**
+   * TLS 1.3: {@code h} finished, all its bytes are in, and its handshake key opened every record it
+   * sent: no record is protected by its traffic secret (a client that hangs up right after its
+   * Finished, as {@code openssl s_time} does), so that secret is not needed, and cannot be proven.
+   */
+  private boolean endedInHandshake(HalfStream h) {
+    if (!h.endedInHandshake) { // decided once: releasing the side forgets its epochs
+      h.endedInHandshake = h.endKnown && (h.endSequence == Long.MIN_VALUE ? h.tcp.waitingBytes() == 0 && !h.tcp.lost()
+          : h.tcp.reached(h.endSequence)) && h.handshakeEpoch != null && h.handshakeEpoch.end < 0
+          && h.handshakeEpoch.next >= h.records && !h.partialRecord();
+    }
+    return h.endedInHandshake;
   }
 
   /** {@link #neededLabels()} not keyed yet. */
@@ -732,6 +782,11 @@ public final class TlsStream {
     boolean stopped;
     /** The side sent its FIN. */
     boolean finished;
+    /** The side's end is known: {@link #endSequence}, its FIN's or reset's sequence number, or Long.MIN_VALUE: none. */
+    boolean endKnown;
+    long endSequence;
+    /** TLS 1.3: the side ended with every record it sent under its handshake key (see endedInHandshake). */
+    boolean endedInHandshake;
     /** A segment with data came from this side. */
     boolean sentAny;
 
@@ -766,6 +821,11 @@ public final class TlsStream {
 
     byte[] kept(int index) {
       return kept != null && index >= 0 && index < kept.length ? kept[index] : null;
+    }
+
+    /** A record was begun and not completed. */
+    boolean partialRecord() {
+      return headerFill > 0;
     }
 
     /** New encrypted records of this side may still be kept. */
