@@ -93,6 +93,8 @@ final class CapturePipeline {
   private final FlowKey probe = new FlowKey();
   private final LinkedHashMap<FlowKey, TcpFlow> flows = new LinkedHashMap<>(1024, 0.75f, true);
   private final Map<TlsStream, TcpFlow> flowOfStream = new IdentityHashMap<>();
+  /** Held connections whose 4-tuple a new connection took ({@link #retire}): they wait outside the table. */
+  private final List<TcpFlow> retired = new ArrayList<>();
   private final Map<Integer, ProcessAnnotation> processes = new LinkedHashMap<>(64, 0.75f, true) {
     private static final long serialVersionUID = 1L;
 
@@ -566,16 +568,26 @@ final class CapturePipeline {
     return fromA ? !flow.synSeenA || flow.synA != seq : !flow.synSeenB || flow.synB != seq;
   }
 
-  /** Takes a connection out of the table at once: its held packets written (counted), its secrets dropped. */
+  /**
+   * Takes a connection out of the table for a new one on its 4-tuple. A held one waits outside for
+   * its secrets, which may still be on their way (the secret ring is drained every 10 ms, and a
+   * short-lived client can be done and gone by then).
+   */
   private void retire(TcpFlow flow) {
+    flows.remove(flow.key);
     if (flow.isHeld()) {
-      releaseNow(flow, false);
+      retired.add(flow);
+    } else {
+      drop(flow);
     }
+  }
+
+  /** Forgets a connection that left the table: the matcher's stream and the key log. */
+  private void drop(TcpFlow flow) {
     forget(flow);
     if (flow.secrets != null) {
       flow.secrets.release();
     }
-    flows.remove(flow.key);
   }
 
   private long limit() {
@@ -707,18 +719,30 @@ final class CapturePipeline {
   }
 
   private void releaseExpired(long now) {
+    for (Iterator<TcpFlow> it = retired.iterator(); it.hasNext(); ) {
+      TcpFlow flow = it.next();
+      releaseIfDue(flow, now);
+      if (!flow.isHeld()) {
+        drop(flow);
+        it.remove();
+      }
+    }
     if (heldBytes == 0) {
       return; // nothing held: no deadline to meet
     }
     for (TcpFlow flow : new ArrayList<>(flows.values())) {
-      if (!flow.isHeld()) {
-        continue;
-      }
-      if (flow.fullyKeyedNanos != 0 && now - flow.fullyKeyedNanos >= PEER_PROCESS_GRACE_NANOS) {
-        releaseKeyed(flow);
-      } else if (now - flow.holdStartedNanos >= config.holdNanos()) {
-        releaseIncomplete(flow, false);
-      }
+      releaseIfDue(flow, now);
+    }
+  }
+
+  private void releaseIfDue(TcpFlow flow, long now) {
+    if (!flow.isHeld()) {
+      return;
+    }
+    if (flow.fullyKeyedNanos != 0 && now - flow.fullyKeyedNanos >= PEER_PROCESS_GRACE_NANOS) {
+      releaseKeyed(flow);
+    } else if (now - flow.holdStartedNanos >= config.holdNanos()) {
+      releaseIncomplete(flow, false);
     }
   }
 
@@ -927,6 +951,11 @@ final class CapturePipeline {
         drainSecrets();
         stats.secretsLost = secrets.counters().ringFull();
         for (TcpFlow flow : new ArrayList<>(flows.values())) {
+          if (flow.isHeld()) {
+            releaseNow(flow, false);
+          }
+        }
+        for (TcpFlow flow : retired) {
           if (flow.isHeld()) {
             releaseNow(flow, false);
           }
