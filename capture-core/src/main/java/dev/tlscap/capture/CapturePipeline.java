@@ -322,6 +322,13 @@ final class CapturePipeline {
         .statistics(this::interfaceStatistics)
         .listener(new CaptureFileListener() {
           @Override
+          public void fileOpened(Path file) {
+            if (writer != null) {
+              markSessionsCutByRotation();
+            }
+          }
+
+          @Override
           public void writeFailed(PcapngWriteException failure) {
             err.println("tlscap: " + failure.getMessage());
             requestStop("error: write failed");
@@ -538,6 +545,10 @@ final class CapturePipeline {
     } else {
       write(id, p.timestampNanos(), data, at, captured, p.originalLength(), direction, flow.process(fromClient),
           flow.thread(fromClient), flow.secrets);
+      if (flow.cutByRotation && h.payloadLength > 0 && !flow.countedAsCut) {
+        flow.countedAsCut = true;
+        stats.tlsSessionsCutByRotation++;
+      }
     }
     if (flow.tls != null && flow.isHeld()) {
       if (h.payloadLength > 0) {
@@ -660,6 +671,15 @@ final class CapturePipeline {
     heldBytes += copy.length + 64;
     if (heldBytes > config.holdBytes()) {
       releaseForMemory(flow);
+    }
+  }
+
+  /** A new file: the keyed sessions whose handshake is in an earlier one go on where they do not decrypt. */
+  private void markSessionsCutByRotation() {
+    for (TcpFlow flow : flows.values()) {
+      if (flow.state == TcpFlow.State.KEYED) {
+        flow.cutByRotation = true;
+      }
     }
   }
 

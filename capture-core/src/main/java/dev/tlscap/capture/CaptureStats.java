@@ -13,6 +13,8 @@ final class CaptureStats {
   long flowsReleasedWithoutSecrets;
   long packetsReleasedWithoutSecrets;
   long flowsCutByMemory;
+  /** Keyed TLS sessions that went on into a later file (not decryptable there: no handshake). */
+  long tlsSessionsCutByRotation;
   long packetsCutByMemory;
   /** Connections whose first bytes looked like a TLS handshake record but brought no whole ClientHello. */
   long flowsNotTls;
@@ -41,6 +43,10 @@ final class CaptureStats {
     if (packetsCutByMemory > 0) {
       s.append("; ").append(packetsCutByMemory).append(" packets of ").append(flowsCutByMemory)
           .append(" sessions released early by the hold-back memory bound");
+    }
+    if (tlsSessionsCutByRotation > 0) {
+      s.append("; ").append(tlsSessionsCutByRotation)
+          .append(" TLS sessions went on into a later file, where they do not decrypt (no handshake there)");
     }
     if (flowsNotTls > 0) {
       s.append("; ").append(packetsNotTls).append(" packets of ").append(flowsNotTls)

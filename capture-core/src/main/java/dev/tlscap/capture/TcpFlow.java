@@ -46,6 +46,13 @@ final class TcpFlow {
   boolean closing;
   /** Captured on a loopback interface: both ends are processes of this host. */
   boolean onLoopback;
+  /**
+   * A file rotation came after this keyed session's handshake was written: its later records go to
+   * a file without the handshake, where Wireshark cannot decrypt them (TLS 1.3 needs the record
+   * numbers, TLS 1.2 the server random). Counted once, with its first payload after the rotation.
+   */
+  boolean cutByRotation;
+  boolean countedAsCut;
   /** When every secret the flow needs was keyed (0: not yet). */
   long fullyKeyedNanos;
   /** Processes known from the flow's secrets: the one or two local ends. */
