@@ -144,6 +144,20 @@ final class CaptureFiles {
     return c;
   }
 
+  /**
+   * tshark's values of {@code field} for the packets matching {@code filter}, with TLS decoded on
+   * {@code tlsPorts} whatever the other port is: by port number alone tshark takes a connection from
+   * client port 44322 for PCP's pmproxy and never sees its TLS.
+   */
+  static List<String> tlsColumn(Path file, String filter, String field, int... tlsPorts) {
+    List<String> args = new ArrayList<>(List.of("-n"));
+    for (int port : tlsPorts) {
+      args.addAll(List.of("-d", "tcp.port==" + port + ",tls"));
+    }
+    args.addAll(List.of("-Y", filter, "-T", "fields", "-e", field));
+    return Tshark.run(file, args.toArray(new String[0])).check().stdout().lines().toList();
+  }
+
   static long sizeOf(Path file) {
     try {
       return Files.size(file);

@@ -168,7 +168,8 @@ class FaultIT {
             .anyMatch(c -> c.contains(s.secretsLost() + " TLS secrets lost to a full secrets buffer")),
             "the ISB says so too: " + file.statisticsOf(0).options().comments());
         // a session released with some of its secrets (the client's, say) may decrypt in part
-        assertTrue(new HashSet<>(Tshark.column(out, "http.request", "http.request.uri")).size() >= s.tlsSessionsKeyed(),
+        assertTrue(new HashSet<>(CaptureFiles.tlsColumn(out, "http.request", "http.request.uri", server.port())).size()
+            >= s.tlsSessionsKeyed(),
             "the keyed sessions decrypt");
         System.out.printf("secrets ring overflow: %d derived, %d received, %d counted as lost; %d of %d sessions keyed%n",
             derived, s.secrets(), s.secretsLost(), s.tlsSessionsKeyed(), connections);
@@ -238,7 +239,8 @@ class FaultIT {
         CaptureIT.curl("--tlsv1.3", server.url() + "after-kill");
         assertEquals(0, third.terminate(), third.stderr());
       }
-      assertTrue(Tshark.column(next, "http.request", "http.request.uri").contains("/after-kill"), "the new run decrypts");
+      assertTrue(CaptureFiles.tlsColumn(next, "http.request", "http.request.uri", server.port()).contains("/after-kill"),
+          "the new run decrypts");
       assertEquals(Map.of(), KernelObjects.stillLoaded(thirdPrograms), "a stopped run leaves nothing loaded");
       assertFalse(KernelObjects.tcFilters("lo").contains("tlscap_"), KernelObjects.tcFilters("lo"));
       assertEquals(uprobesBefore, KernelObjects.uprobeEvents(), "no uprobe left in tracefs");
@@ -461,7 +463,7 @@ class FaultIT {
         System.out.printf("exec storm: %d clients in %.1f s (%.0f/s), %d answered, %d killed at random; %s%n",
             storm.started, storm.seconds, storm.started / storm.seconds, storm.answered.size(), storm.killed, s);
         assertTrue(storm.answered.size() >= 200, "the storm ran: " + storm.answered.size() + " answered clients");
-        Set<String> decrypted = new HashSet<>(Tshark.column(out, "http.request", "http.request.uri"));
+        Set<String> decrypted = new HashSet<>(CaptureFiles.tlsColumn(out, "http.request", "http.request.uri", nginx.port()));
         Set<String> missing = new HashSet<>(storm.answered);
         missing.removeAll(decrypted);
         assertEquals(Set.of(), missing, "every answered request decrypts (" + storm.answered.size() + " answered)\n"
@@ -469,7 +471,8 @@ class FaultIT {
         assertEquals(s.tlsSessions(), s.tlsSessionsKeyed() + s.sessionsReleasedWithoutSecrets() + s.sessionsCutByMemory(),
             "every TLS session keyed or counted: " + s);
         assertTrue(s.sessionsReleasedWithoutSecrets() >= 30, "the sessions of the dead processes: " + s);
-        assertEquals(s.tlsSessions(), Tshark.packetCount(out, "tls.handshake.type == 1"), "one session per ClientHello");
+        assertEquals(s.tlsSessions(), CaptureFiles.tlsColumn(out, "tls.handshake.type == 1", "frame.number", nginx.port(),
+            silent.port(), stalled.port()).size(), "one session per ClientHello");
         CaptureFiles.Contents file = CaptureFiles.assertComplete(out);
         assertEquals(s.captured(), file.packets().size());
         InterfaceStatisticsBlock isb = file.statisticsOf(0);
@@ -503,10 +506,45 @@ class FaultIT {
         assertTrue(tlscap.stderr().contains(connections + " TLS sessions, " + connections + " with secrets"),
             tlscap.stderr());
       }
-      assertEquals(connections, Tshark.packetCount(out, "tls.handshake.type == 1 && tcp.srcport == " + clientPort),
+      assertEquals(connections, CaptureFiles.tlsColumn(out, "tls.handshake.type == 1 && tcp.srcport == " + clientPort,
+          "frame.number", nginx.port()).size(),
           "one 4-tuple, " + connections + " connections");
       assertEquals(List.of("/reuse-1", "/reuse-2", "/reuse-3", "/reuse-4"),
-          Tshark.column(out, "http.request", "http.request.uri"));
+          CaptureFiles.tlsColumn(out, "http.request", "http.request.uri", nginx.port()));
+    }
+  }
+
+  /**
+   * A kept-alive connection that outlives its file ({@code -G 1}): in the later files Wireshark
+   * cannot decrypt it (TLS 1.3 needs the record numbers from the handshake on), which tlscap counts.
+   */
+  @Test
+  void aSessionThatGoesOnIntoALaterFileIsCounted() throws Exception {
+    Requirements.requireCommand("nginx", "nginx-light");
+    try (Nginx nginx = Nginx.start(dir, List.of(), "127.0.0.1")) {
+      Path out = dir.resolve("long.pcapng");
+      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-G", "1", "-w", out.toString(), "port",
+          Integer.toString(nginx.port()))) {
+        // one connection, a request every 250 ms for 3 s
+        CaptureIT.curl("--http1.1", "--rate", "4/s", "-o", "/dev/null", "https://127.0.0.1:" + nginx.port() + "/long-[1-12]");
+        Thread.sleep(300);
+        assertEquals(0, tlscap.terminate(), tlscap.stderr());
+        assertTrue(tlscap.stderr().contains("1 TLS sessions, 1 with secrets; 1 TLS sessions went on into a later file,"
+            + " where they do not decrypt (no handshake there)"), tlscap.stderr());
+      }
+      List<Path> files = CaptureFiles.list(dir, "long");
+      int start = 0;
+      while (start < files.size()
+          && CaptureFiles.tlsColumn(files.get(start), "tls.handshake.type == 1", "frame.number", nginx.port()).isEmpty()) {
+        start++;
+      }
+      assertTrue(start + 2 < files.size(), "the session spans three files or more: " + files);
+      List<String> first = CaptureFiles.tlsColumn(files.get(start), "http.request", "http.request.uri", nginx.port());
+      assertTrue(first.contains("/long-1"), "the file with the handshake decrypts: " + first);
+      for (Path later : files.subList(start + 1, files.size())) {
+        assertEquals(List.of(), CaptureFiles.tlsColumn(later, "http.request", "http.request.uri", nginx.port()),
+            later + " holds the session's later records, which no tool can decrypt without its handshake");
+      }
     }
   }
 
