@@ -78,7 +78,7 @@ public final class Tshark {
    * are meant to be damaged: tshark exits 2 on a file cut short, after printing what it could read).
    */
   public static Command.Result run(Path file, String... args) {
-    List<String> argv = new ArrayList<>(List.of("tshark", "-r", file.toString()));
+    List<String> argv = new ArrayList<>(List.of("tshark", "--disable-protocol", "pmproxy", "-r", file.toString()));
     argv.addAll(List.of(args));
     return Command.run(TIMEOUT, argv.toArray(new String[0]));
   }
