@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class CaptureIT {
-  @TempDir Path dir;
+  @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path dir; // kept when a test fails, for keepCaptures
 
   /** Keeps the captures of a failed test in target/failed-captures, for the CI log's reader. */
   @org.junit.jupiter.api.extension.RegisterExtension
