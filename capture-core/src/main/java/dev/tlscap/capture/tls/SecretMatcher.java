@@ -309,6 +309,10 @@ public final class SecretMatcher {
     return label == TlsLabel.CLIENT_TRAFFIC_SECRET_0 || label == TlsLabel.SERVER_TRAFFIC_SECRET_0;
   }
 
+  private static TlsLabel trafficLabelOf(TlsStream.Side side) {
+    return side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_TRAFFIC_SECRET_0 : TlsLabel.SERVER_TRAFFIC_SECRET_0;
+  }
+
   private static TlsLabel handshakeLabelOf(TlsStream.Side side) {
     return side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET
         : TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET;
@@ -597,7 +601,7 @@ public final class SecretMatcher {
     checkFullyKeyed(entry);
     TlsStream.Side side = TlsStream.sideOf(label);
     if (side != null && label == handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {
-      TlsLabel traffic = side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_TRAFFIC_SECRET_0 : TlsLabel.SERVER_TRAFFIC_SECRET_0;
+      TlsLabel traffic = trafficLabelOf(side);
       if (stream.keyedSecret(traffic) == null) {
         tryPool(traffic, entry, 0); // the waiting traffic secrets, where this key's records end
       }
