@@ -71,8 +71,8 @@ public final class TlsEventView {
         throw new MalformedEventException("a TLS secret event with label " + data.getInt(at + LABEL) + " and "
             + secretLength + " bytes");
       }
-      listener.onSecret(new TlsSecretEvent(time, pid, tid, comm, socket, random, label,
-          bytes(data, at + SECRET, secretLength)));
+      listener.onSecret(new TlsSecret(time, pid, tid, comm, socket, random, label,
+          bytes(data, at + SECRET, secretLength), OpenSslSecretSource.LIBRARY));
     } else if (kind == KIND_CLIENT_HELLO) {
       if (socket == null || random == null) {
         throw new MalformedEventException("a ClientHello event without socket or random");

@@ -119,6 +119,14 @@ public final class TlsLibraryFinder {
     }
   }
 
+  /**
+   * A file found some other way (a program that started, a library mapped later): a target if it
+   * defines {@code EVP_KDF_derive} and is not known yet. Never throws; unusable files are remembered.
+   */
+  public java.util.Optional<TlsLibrary> examine(Path path, String origin) {
+    return consider(path, origin, false);
+  }
+
   private java.util.Optional<TlsLibrary> consider(Path path, String origin, boolean warnIfUnusable) {
     String id;
     try {

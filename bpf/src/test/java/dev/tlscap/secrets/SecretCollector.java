@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.secrets;
 
+import dev.tlscap.pcapng.KeyLogFile;
+import dev.tlscap.pcapng.KeyLogLine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,12 +11,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Test harness around {@link TlsSecretSource}: drains it on a thread of its own into a
+ * Test harness around {@link OpenSslSecretSource}: drains it on a thread of its own into a
  * {@link KeyLogFile} (what {@code --keylog-file} writes) and keeps every event.
  */
 final class SecretCollector implements AutoCloseable {
-  final TlsSecretSource source;
-  final List<TlsSecretEvent> secrets = new CopyOnWriteArrayList<>();
+  final OpenSslSecretSource source;
+  final List<TlsSecret> secrets = new CopyOnWriteArrayList<>();
   final List<ClientHelloEvent> hellos = new CopyOnWriteArrayList<>();
   final List<String> messages = new CopyOnWriteArrayList<>();
   final Path keyLogPath;
@@ -23,16 +25,16 @@ final class SecretCollector implements AutoCloseable {
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final Thread thread;
 
-  SecretCollector(TlsSecretSource.Options options, Path keyLogPath) {
+  SecretCollector(OpenSslSecretSource.Options options, Path keyLogPath) {
     this.keyLogPath = keyLogPath;
-    this.source = TlsSecretSource.open(options, messages::add);
+    this.source = OpenSslSecretSource.open(options, messages::add);
     this.keyLog = KeyLogFile.open(keyLogPath);
     TlsEventListener listener = new TlsEventListener() {
       @Override
-      public void onSecret(TlsSecretEvent event) {
+      public void onSecret(TlsSecret event) {
         secrets.add(event);
-        if (event.keyLogLine() != null) {
-          keyLog.write(event.keyLogLine());
+        if (event.clientRandom() != null) {
+          keyLog.write(new KeyLogLine(event.label().keyLogLabel(), event.clientRandom(), event.secret()));
         }
       }
 
@@ -72,9 +74,9 @@ final class SecretCollector implements AutoCloseable {
 
   List<String> linesOf(long pid) {
     List<String> lines = new ArrayList<>();
-    for (TlsSecretEvent e : secrets) {
-      if (e.pid() == pid && e.keyLogLine() != null) {
-        lines.add(e.keyLogLine());
+    for (TlsSecret e : secrets) {
+      if (e.pid() == pid && e.clientRandom() != null) {
+        lines.add(new KeyLogLine(e.label().keyLogLabel(), e.clientRandom(), e.secret()).toString());
       }
     }
     return lines;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.secrets;
 
+import dev.tlscap.pcapng.KeyLogFile;
+import dev.tlscap.pcapng.KeyLogLine;
 import java.nio.file.Path;
 
 /**
@@ -16,15 +18,15 @@ public final class SecretTracingBench {
 
   public static void main(String[] args) throws Exception {
     Path keyLog = Path.of(args[0]);
-    try (TlsSecretSource source = TlsSecretSource.open(
-        new TlsSecretSource.Options(0, null, java.util.List.of(), 4 << 20, !Boolean.getBoolean("bench.idle"),
+    try (OpenSslSecretSource source = OpenSslSecretSource.open(
+        new OpenSslSecretSource.Options(0, null, java.util.List.of(), 4 << 20, !Boolean.getBoolean("bench.idle"),
             Boolean.getBoolean("bench.sockets")), m -> { });
         KeyLogFile file = KeyLogFile.open(keyLog)) {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("counters " + source.counters())));
       System.err.println("tracing");
       TlsEventListener listener = event -> {
-        if (WRITE && event.keyLogLine() != null) {
-          file.write(event.keyLogLine());
+        if (WRITE && event.clientRandom() != null) {
+          file.write(new KeyLogLine(event.label().keyLogLabel(), event.clientRandom(), event.secret()));
         }
       };
       while (true) {

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class TlsAbiLayoutTest {
   @Test
   void tlsEventMatchesBtf() {
-    try (BpfObject object = BpfObject.open(TlsSecretSource.class, TlsSecretSource.OBJECT)) {
+    try (BpfObject object = BpfObject.open(OpenSslSecretSource.class, OpenSslSecretSource.OBJECT)) {
       Btf.StructLayout event = object.btf().struct("tls_event");
       assertEquals(TlsEventView.SIZE, event.size());
       assertEquals(TlsEventView.TIMESTAMP, event.member("timestamp_ns").offset());
@@ -38,11 +38,11 @@ class TlsAbiLayoutTest {
       assertEquals(TlsEventView.REMOTE_ADDR, socket.member("remote_addr").offset());
 
       Btf.StructLayout counters = object.btf().struct("tls_counters");
-      assertEquals(TlsSecretSource.COUNTER_SECRETS, counters.member("secrets").offset());
-      assertEquals(TlsSecretSource.COUNTER_CLIENT_HELLOS, counters.member("client_hellos").offset());
-      assertEquals(TlsSecretSource.COUNTER_RING_FULL, counters.member("ring_full").offset());
-      assertEquals(TlsSecretSource.COUNTER_PARAMS_UNREADABLE, counters.member("params_unreadable").offset());
-      assertEquals(TlsSecretSource.COUNTER_KDF_CALLS, counters.member("kdf_calls").offset());
+      assertEquals(OpenSslSecretSource.COUNTER_SECRETS, counters.member("secrets").offset());
+      assertEquals(OpenSslSecretSource.COUNTER_CLIENT_HELLOS, counters.member("client_hellos").offset());
+      assertEquals(OpenSslSecretSource.COUNTER_RING_FULL, counters.member("ring_full").offset());
+      assertEquals(OpenSslSecretSource.COUNTER_PARAMS_UNREADABLE, counters.member("params_unreadable").offset());
+      assertEquals(OpenSslSecretSource.COUNTER_KDF_CALLS, counters.member("kdf_calls").offset());
     }
   }
 

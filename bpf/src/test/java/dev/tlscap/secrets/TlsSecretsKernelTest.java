@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.secrets;
 
+import dev.tlscap.pcapng.KeyLogFile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -74,7 +75,7 @@ class TlsSecretsKernelTest {
       assertContainsAll(curlLines, tlscap.keyLogLines(), "curl");
       assertContainsAll(server.keyLogLines(), tlscap.keyLogLines(), "s_server");
       assertContainsAll(server.keyLogLines(), tlscap.linesOf(server.pid()), "s_server (as its own pid)");
-      assertTrue(KeyLogFile.privateMode(tlscap.keyLogPath), "the key log file is mode 0600");
+      assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(tlscap.keyLogPath)), "the key log file is mode 0600");
     }
   }
 
@@ -148,7 +149,7 @@ class TlsSecretsKernelTest {
         "/usr/lib/" + multiarch() + "/libssl.a", "/usr/lib/" + multiarch() + "/libcrypto.a", "-lpthread", "-ldl");
     assertFalse(Command.run(Duration.ofSeconds(10), "ldd", client.toString()).stdout().contains("libcrypto"),
         "the client does not use the shared libcrypto");
-    TlsSecretSource.Options options = withSockets(0, null, List.of(client), false);
+    OpenSslSecretSource.Options options = withSockets(0, null, List.of(client), false);
     try (OpenSslServer server = OpenSslServer.start(dir);
         SecretCollector tlscap = new SecretCollector(options, dir.resolve("static.keys"))) {
       assertEquals(1, tlscap.source.libraries().size());
@@ -178,7 +179,7 @@ class TlsSecretsKernelTest {
       long pid = server.pid();
       String maps = Files.readString(Path.of("/proc/" + pid + "/maps"));
       assertTrue(maps.contains("libcrypto.so.3"), maps);
-      List<TlsLibrary> added = tlscap.source.rescanProcess((int) pid);
+      List<TlsLibrary> added = tlscap.source.scanProcess((int) pid);
       assertEquals(1, added.size(), "the copy is a new file: " + tlscap.messages);
       assertTrue(added.get(0).path().startsWith(Path.of("/proc/" + pid + "/root")), added.toString());
       assertTrue(tlscap.messages.stream().anyMatch(m -> m.contains("(pid " + pid + ")")), tlscap.messages.toString());
@@ -192,14 +193,14 @@ class TlsSecretsKernelTest {
   @Test
   void pidAndCommLimitWhatIsTraced() throws Exception {
     try (OpenSslServer server = OpenSslServer.start(dir)) {
-      TlsSecretSource.Options byComm = withSockets(0, "openssl", List.of(), true);
+      OpenSslSecretSource.Options byComm = withSockets(0, "openssl", List.of(), true);
       try (SecretCollector tlscap = new SecretCollector(byComm, dir.resolve("comm.keys"))) {
         curl(dir.resolve("curl-comm.keys"), server.url());
         tlscap.finish();
         assertFalse(tlscap.secrets.isEmpty());
         assertTrue(tlscap.secrets.stream().allMatch(e -> e.comm().equals("openssl")), tlscap.secrets.toString());
       }
-      TlsSecretSource.Options byPid = withSockets((int) server.pid(), null, List.of(), true);
+      OpenSslSecretSource.Options byPid = withSockets((int) server.pid(), null, List.of(), true);
       try (SecretCollector tlscap = new SecretCollector(byPid, dir.resolve("pid.keys"))) {
         curl(dir.resolve("curl-pid.keys"), server.url());
         tlscap.finish();
@@ -214,10 +215,10 @@ class TlsSecretsKernelTest {
     try (OpenSslServer server = OpenSslServer.start(dir); SecretCollector tlscap = collector("connection")) {
       curl(dir.resolve("curl-connection.keys"), "-4", server.url());
       tlscap.finish();
-      List<TlsSecretEvent> server13 = tlscap.secrets.stream().filter(e -> e.pid() == server.pid())
+      List<TlsSecret> server13 = tlscap.secrets.stream().filter(e -> e.pid() == server.pid())
           .collect(Collectors.toList());
       assertEquals(5, server13.size());
-      for (TlsSecretEvent e : server13) {
+      for (TlsSecret e : server13) {
         assertNotNull(e.socket(), e.toString());
         assertEquals(server.port(), e.socket().localPort());
         assertEquals("127.0.0.1", e.socket().remote().getHostAddress());
@@ -233,15 +234,15 @@ class TlsSecretsKernelTest {
   @Test
   void withoutSocketTracingTls12IsCompleteAndTls13SecretsCarryTheirProcess() throws Exception {
     try (OpenSslServer server = OpenSslServer.start(dir);
-        SecretCollector tlscap = new SecretCollector(TlsSecretSource.Options.defaults(), dir.resolve("plain.keys"))) {
+        SecretCollector tlscap = new SecretCollector(OpenSslSecretSource.Options.defaults(), dir.resolve("plain.keys"))) {
       List<String> tls13 = curl(dir.resolve("curl-plain13.keys"), "--tlsv1.3", server.url());
       List<String> tls12 = curl(dir.resolve("curl-plain12.keys"), "--tlsv1.2", "--tls-max", "1.2", server.url());
       tlscap.finish();
       assertContainsAll(tls12, tlscap.keyLogLines(), "TLS 1.2 curl");
-      List<TlsSecretEvent> curl13 = tlscap.secrets.stream()
+      List<TlsSecret> curl13 = tlscap.secrets.stream()
           .filter(e -> e.comm().equals("curl") && e.label().isTls13()).collect(Collectors.toList());
       assertEquals(5, curl13.size(), curl13.toString());
-      for (TlsSecretEvent e : curl13) {
+      for (TlsSecret e : curl13) {
         assertEquals(null, e.clientRandom(), "the random comes from the packets in this mode");
         assertEquals(null, e.socket());
         String expected = tls13.stream().filter(l -> l.startsWith(e.label().keyLogLabel() + " ")).findFirst().orElseThrow();
@@ -265,12 +266,12 @@ class TlsSecretsKernelTest {
   }
 
   /** Options with socket tracing on: the kernel attaches each TLS 1.3 secret's client random itself. */
-  static TlsSecretSource.Options withSockets(int pid, String comm, List<Path> libssl, boolean scanSystem) {
-    return new TlsSecretSource.Options(pid, comm, libssl, 1 << 22, scanSystem, true);
+  static OpenSslSecretSource.Options withSockets(int pid, String comm, List<Path> libssl, boolean scanSystem) {
+    return new OpenSslSecretSource.Options(pid, comm, libssl, 1 << 22, scanSystem, true);
   }
 
   private static void open(Path libssl) {
-    TlsSecretSource.open(new TlsSecretSource.Options(0, null, List.of(libssl), 1 << 22, false, false), m -> { }).close();
+    OpenSslSecretSource.open(new OpenSslSecretSource.Options(0, null, List.of(libssl), 1 << 22, false, false), m -> { }).close();
   }
 
   static String multiarch() {

@@ -9,7 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A validated capture: what {@link CapturePipeline} runs. Immutable.
+ * A validated capture: what {@link CaptureLoop} runs. Immutable.
  *
  * @param interfaces {@code -i} (repeated); {@code "any"} = all interfaces that are up
  * @param output {@code -w} file, or null for standard output ({@code -w -})

@@ -3,7 +3,6 @@ package dev.tlscap.capture;
 
 import dev.tlscap.capture.tls.TlsStream;
 import dev.tlscap.pcapng.FlowSecrets;
-import dev.tlscap.pcapng.ProcessAnnotation;
 import java.util.ArrayDeque;
 
 /**
@@ -55,18 +54,8 @@ final class TcpFlow {
   boolean countedAsCut;
   /** When every secret the flow needs was keyed (0: not yet). */
   long fullyKeyedNanos;
-  /** Processes known from the flow's secrets: the one or two local ends. */
-  ProcessAnnotation clientProcess;
-  int clientTid;
-  ProcessAnnotation serverProcess;
-  int serverTid;
-  /** The first process seen in the flow's secrets: annotates every packet until both ends are known. */
-  ProcessAnnotation someProcess;
-  int someTid;
-  /** The first process whose secrets told which end it is, and that end. */
-  ProcessAnnotation firstRoleProcess;
-  int firstRoleTid;
-  boolean firstRoleIsClient;
+  /** The processes at its ends, from its secrets (TLS flows only). */
+  FlowProcesses processes;
 
   TcpFlow(FlowKey key, long now) {
     this.key = key;
@@ -81,15 +70,41 @@ final class TcpFlow {
     return tls != null;
   }
 
-  /** The process to annotate a packet sent by the client ({@code fromClient}) or the server with. */
-  ProcessAnnotation process(boolean fromClient) {
-    ProcessAnnotation p = fromClient ? clientProcess : serverProcess;
-    return p != null ? p : someProcess;
+  /** The process that sent a packet from the client ({@code fromClient}) or the server, or null. */
+  FlowProcesses.Sender sender(boolean fromClient) {
+    return processes != null ? processes.sender(fromClient) : null;
   }
 
-  int thread(boolean fromClient) {
-    ProcessAnnotation p = fromClient ? clientProcess : serverProcess;
-    return p != null ? (fromClient ? clientTid : serverTid) : someTid;
+  /** Notes a SYN from endpoint A ({@code fromA}) or B; a SYN without ACK names the client. */
+  void onSyn(boolean fromA, long seq, boolean withAck) {
+    if (!withAck) {
+      clientIsA = fromA;
+      clientKnown = true;
+    }
+    if (fromA) {
+      synA = seq;
+      synSeenA = true;
+    } else {
+      synB = seq;
+      synSeenB = true;
+    }
+  }
+
+  /**
+   * Whether a SYN (without ACK) from A or B opens a new connection on this 4-tuple: one that is not
+   * the retransmission of the SYN that opened this one (a new connection has a new initial sequence
+   * number), or a SYN on a connection joined without its SYN.
+   */
+  boolean startsNewConnection(boolean fromA, long seq) {
+    return fromA ? !synSeenA || synA != seq : !synSeenB || synB != seq;
+  }
+
+  /** Holds a packet back; returns its cost in bytes. */
+  long hold(HeldPacket packet) {
+    held.add(packet);
+    long cost = packet.cost();
+    heldBytes += cost;
+    return cost;
   }
 
   @Override

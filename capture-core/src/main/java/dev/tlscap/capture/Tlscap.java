@@ -188,7 +188,7 @@ public final class Tlscap implements Callable<Integer> {
       return 2;
     }
     LibbpfLog.setDebug(config.debugBpf());
-    return CapturePipeline.runUntilStopped(config, err);
+    return CaptureLoop.runUntilStopped(config, err);
   }
 
   /** Validates the flags; throws IllegalArgumentException with the one line to print. */

@@ -5,7 +5,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The two lines tlscap prints when it stops ({@code CapturePipeline.summary}), parsed for the
+ * The two lines tlscap prints when it stops ({@code CaptureLoop.summary}), parsed for the
  * end-to-end tests:
  *
  * <pre>

@@ -1,39 +1,47 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.pcapng;
 
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * One line of an NSS key log ({@code SSLKEYLOGFILE} format): {@code LABEL <client random> <secret>}.
+ * One line of an NSS key log ({@code SSLKEYLOGFILE} format): {@code LABEL <client random> <secret>},
+ * held as bytes. This is the one place a secret becomes text: {@link #toString()} formats the line
+ * where a Decryption Secrets Block or a key log file is written, and {@link #parse} reads one.
  *
  * <p>Validation is light on purpose: the label is upper-case letters, digits and underscores, the
- * client random is exactly 64 hex digits (32 bytes), the secret is a non-empty even number of hex
- * digits. Wireshark reads {@code CLIENT_RANDOM}, {@code CLIENT_EARLY_TRAFFIC_SECRET},
+ * client random is exactly 32 bytes, the secret is 1 to 512 bytes. Wireshark reads
+ * {@code CLIENT_RANDOM}, {@code CLIENT_EARLY_TRAFFIC_SECRET},
  * {@code CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET}, {@code CLIENT_/SERVER_TRAFFIC_SECRET_0} and
  * {@code EXPORTER_SECRET}; other well-formed labels are accepted and ignored by Wireshark.
  *
- * <p>Immutable and thread-safe. Error messages never contain the secret itself.
+ * <p>Immutable (the arrays are copied in and out) and thread-safe. Error messages never contain the
+ * secret itself; {@link #toString()} does, being the line.
  *
  * @param label e.g. {@code CLIENT_TRAFFIC_SECRET_0}
- * @param clientRandom 64 hex digits, lower-cased
- * @param secret hex digits, lower-cased
+ * @param clientRandom the 32-byte client random that keys the line
+ * @param secret the secret
  */
-public record KeyLogLine(String label, String clientRandom, String secret) {
-  /** Hex digits in a client random (32 bytes). */
-  public static final int CLIENT_RANDOM_HEX_DIGITS = 64;
+public record KeyLogLine(String label, byte[] clientRandom, byte[] secret) {
+  /** Bytes in a client random. */
+  public static final int CLIENT_RANDOM_BYTES = 32;
+  /** Hex digits in a client random. */
+  public static final int CLIENT_RANDOM_HEX_DIGITS = 2 * CLIENT_RANDOM_BYTES;
 
   private static final int MAX_SECRET_HEX_DIGITS = 1024;
+  private static final HexFormat HEX = HexFormat.of();
 
   public KeyLogLine {
     Objects.requireNonNull(label, "label");
     Objects.requireNonNull(clientRandom, "clientRandom");
     Objects.requireNonNull(secret, "secret");
-    String problem = problem(label, clientRandom, secret);
+    String problem = problem(label, clientRandom.length * 2, secret.length * 2);
     if (problem != null) {
       throw new IllegalArgumentException(problem);
     }
-    clientRandom = clientRandom.toLowerCase(java.util.Locale.ROOT);
-    secret = secret.toLowerCase(java.util.Locale.ROOT);
+    clientRandom = clientRandom.clone();
+    secret = secret.clone();
   }
 
   /**
@@ -54,13 +62,62 @@ public record KeyLogLine(String label, String clientRandom, String secret) {
           + " \"LABEL <64 hex client random> <hex secret>\", got " + fieldCount(s) + " field(s)"
           + labelHint(first > 0 ? s.substring(0, first) : s));
     }
-    return new KeyLogLine(s.substring(0, first), s.substring(first + 1, second), s.substring(second + 1));
+    String label = s.substring(0, first);
+    String random = s.substring(first + 1, second);
+    String secret = s.substring(second + 1);
+    String problem = problem(label, random, secret);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    return new KeyLogLine(label, HEX.parseHex(random), HEX.parseHex(secret));
   }
 
-  /** The line as written into a Decryption Secrets Block, without the trailing newline. */
+  @Override
+  public byte[] clientRandom() {
+    return clientRandom.clone();
+  }
+
+  @Override
+  public byte[] secret() {
+    return secret.clone();
+  }
+
+  /** The client random as 64 lower-case hex digits. */
+  public String clientRandomHex() {
+    return HEX.formatHex(clientRandom);
+  }
+
+  /** The line without its newline, lower-case hex as OpenSSL and curl write it. */
   @Override
   public String toString() {
-    return label + ' ' + clientRandom + ' ' + secret;
+    return label + ' ' + HEX.formatHex(clientRandom) + ' ' + HEX.formatHex(secret);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof KeyLogLine l && l.label.equals(label) && Arrays.equals(l.clientRandom, clientRandom)
+        && Arrays.equals(l.secret, secret);
+  }
+
+  @Override
+  public int hashCode() {
+    return (label.hashCode() * 31 + Arrays.hashCode(clientRandom)) * 31 + Arrays.hashCode(secret);
+  }
+
+  private static String problem(String label, int randomHexDigits, int secretHexDigits) {
+    if (label.isEmpty() || label.length() > 64 || !isLabel(label)) {
+      return "malformed key log line: label must be upper-case letters, digits and '_' (like CLIENT_RANDOM)"
+          + labelHint(label);
+    }
+    if (randomHexDigits != CLIENT_RANDOM_HEX_DIGITS) {
+      return "malformed key log line (label " + label + "): client random must be exactly 64 hex digits, got "
+          + randomHexDigits + " character(s)";
+    }
+    if (secretHexDigits == 0 || secretHexDigits > MAX_SECRET_HEX_DIGITS) {
+      return "malformed key log line (label " + label + "): secret must be a non-empty, even number (at most "
+          + MAX_SECRET_HEX_DIGITS + ") of hex digits, got " + secretHexDigits + " character(s)";
+    }
+    return null;
   }
 
   private static String problem(String label, String clientRandom, String secret) {

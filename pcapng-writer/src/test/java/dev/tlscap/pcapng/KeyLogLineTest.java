@@ -20,9 +20,9 @@ class KeyLogLineTest {
   void parsesWellFormedLines() {
     KeyLogLine l = KeyLogLine.parse("CLIENT_TRAFFIC_SECRET_0 " + RANDOM + " " + SECRET + "\n");
     assertEquals("CLIENT_TRAFFIC_SECRET_0", l.label());
-    assertEquals(RANDOM, l.clientRandom());
+    assertEquals(RANDOM, l.clientRandomHex());
     assertEquals("CLIENT_TRAFFIC_SECRET_0 " + RANDOM + " " + SECRET, l.toString());
-    assertEquals(RANDOM, KeyLogLine.parse("CLIENT_RANDOM " + RANDOM.toUpperCase() + " " + SECRET + "\r\n").clientRandom());
+    assertEquals(RANDOM, KeyLogLine.parse("CLIENT_RANDOM " + RANDOM.toUpperCase() + " " + SECRET + "\r\n").clientRandomHex());
   }
 
   @Test

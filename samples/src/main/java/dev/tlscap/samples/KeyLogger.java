@@ -2,10 +2,11 @@
 package dev.tlscap.samples;
 
 import dev.tlscap.bpf.BpfException;
-import dev.tlscap.secrets.KeyLogFile;
+import dev.tlscap.pcapng.KeyLogFile;
+import dev.tlscap.pcapng.KeyLogLine;
 import dev.tlscap.secrets.TlsEventListener;
-import dev.tlscap.secrets.TlsSecretEvent;
-import dev.tlscap.secrets.TlsSecretSource;
+import dev.tlscap.secrets.TlsSecret;
+import dev.tlscap.secrets.OpenSslSecretSource;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,7 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * tlscap's secret source as a library: an SSLKEYLOGFILE for every OpenSSL 3 program on the host,
  * with no environment variable and no restart of the programs. About forty lines of use:
- * {@link TlsSecretSource#open} attaches the uprobe, {@link TlsSecretSource#poll} drains the ring on
+ * {@link OpenSslSecretSource#open} attaches the uprobe, {@link OpenSslSecretSource#poll} drains the ring on
  * this thread, {@link KeyLogFile} writes the NSS key log (mode 0600, one line per secret).
  *
  * <pre>
@@ -32,17 +33,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * secrets in the pcapng file. This sample is for programs that want only the keys.
  */
 public final class KeyLogger implements AutoCloseable {
-  private final TlsSecretSource source;
+  private final OpenSslSecretSource source;
   private final KeyLogFile keyLog;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch finished = new CountDownLatch(1);
 
   /** Traces every OpenSSL 3 program (or only those named {@code comm}); writes their secrets to {@code file}. */
   public KeyLogger(Path file, String comm) {
-    TlsSecretSource.Options defaults = TlsSecretSource.Options.defaults();
+    OpenSslSecretSource.Options defaults = OpenSslSecretSource.Options.defaults();
     this.keyLog = KeyLogFile.open(file);
     try {
-      this.source = TlsSecretSource.open(new TlsSecretSource.Options(0, comm, List.of(), defaults.ringBytes(),
+      this.source = OpenSslSecretSource.open(new OpenSslSecretSource.Options(0, comm, List.of(), defaults.ringBytes(),
           true, true), message -> System.err.println("keylogger: " + message));
     } catch (RuntimeException e) {
       keyLog.close();
@@ -54,15 +55,15 @@ public final class KeyLogger implements AutoCloseable {
   public void run() throws InterruptedException {
     TlsEventListener listener = new TlsEventListener() {
       @Override
-      public void onSecret(TlsSecretEvent event) {
-        if (event.keyLogLine() != null) {
-          keyLog.write(event.keyLogLine());
+      public void onSecret(TlsSecret event) {
+        if (event.clientRandom() != null) {
+          keyLog.write(new KeyLogLine(event.label().keyLogLabel(), event.clientRandom(), event.secret()));
         }
       }
     };
     try {
       while (running.get()) {
-        source.poll(listener, TlsSecretSource.DRAIN_INTERVAL_MS);
+        source.poll(listener, OpenSslSecretSource.DRAIN_INTERVAL_MS);
         keyLog.flush();
       }
       source.drain(listener); // what arrived before close()

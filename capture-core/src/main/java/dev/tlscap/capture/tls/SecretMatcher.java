@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture.tls;
 
-import dev.tlscap.secrets.KeyLogLine;
 import dev.tlscap.secrets.TlsLabel;
-import dev.tlscap.secrets.TlsSecretEvent;
+import dev.tlscap.secrets.TlsSecret;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +26,7 @@ import java.util.Map;
  *       its thread derived just before it (OpenSSL derives them in that order, as client and as
  *       server), once that one is keyed.
  *   <li>The same secret from two processes (both ends of the connection traced) is keyed once per
- *       stream; the second arrival is reported through {@link Listener#onKeyedAgain} so the caller
+ *       stream; the second arrival is reported as a {@link KeyedAgain} so the caller
  *       learns both processes. The second candidate is not decrypted again.
  * </ul>
  *
@@ -36,35 +35,45 @@ import java.util.Map;
  * it is incomplete and younger than the time to live.
  *
  * <p>Not thread-safe: every method runs on one thread (the capture event loop), which also
- * feeds the streams. Listener callbacks run inside these methods, after the matcher's own
- * bookkeeping for that line; an exception a callback throws propagates to the caller.
+ * feeds the streams. {@link #onSecret}, {@link #onStream} and {@link #onRecords} return what they
+ * decided ({@link Decision}s, in order); the caller acts on them after the call.
  * Times ({@code nowNanos}) are any monotonic clock, the same for every call (System.nanoTime()).
  */
 public final class SecretMatcher {
-  /** Receives what the matcher keyed. */
-  public interface Listener {
-    /**
-     * A key log line ({@code LABEL <64 hex client random> <hex secret>}, lower-case, no newline,
-     * as SSLKEYLOGFILE writes it) for {@code stream}, the first time this secret is keyed to it.
-     *
-     * @param source the event of the process that derived it (the first to be keyed)
-     */
-    void onKeyed(TlsStream stream, TlsLabel label, String keyLogLine, TlsSecretEvent source);
-
-    /**
-     * A secret already keyed to {@code stream} came again, from {@code source}: another process or
-     * thread derived it too (client and server both on this host). No new line; the caller may note
-     * the process (which end it is, the caller can tell from the socket owner).
-     */
-    default void onKeyedAgain(TlsStream stream, TlsLabel label, TlsSecretEvent source) {}
-
-    /**
-     * Every secret {@code stream} needs is keyed ({@link TlsStream#missingLabels()} is empty); once
-     * per stream. Its packets held back can be written after the lines' DSB. EXPORTER_SECRET may
-     * still follow through {@link #onKeyed}.
-     */
-    default void onFullyKeyed(TlsStream stream) {}
+  /**
+   * What a call decided, in order: the caller applies these after the call returns (the matcher
+   * never calls back into its caller mid-decision).
+   */
+  public sealed interface Decision {
+    TlsStream stream();
   }
+
+  /**
+   * {@code secret} is {@code stream}'s {@code label} secret, keyed for the first time: its key log
+   * line goes into the stream's Decryption Secrets Block.
+   *
+   * @param source the secret of the process that derived it (the first to be keyed)
+   */
+  public record Keyed(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source) implements Decision {
+    /** The stream's client random (the line's key). */
+    public byte[] clientRandom() {
+      return stream.clientRandom();
+    }
+  }
+
+  /**
+   * A secret already keyed to {@code stream} came again, from {@code source}: another process or
+   * thread derived it too (client and server both on this host). No new line; the caller may note
+   * the process.
+   */
+  public record KeyedAgain(TlsStream stream, TlsLabel label, TlsSecret source) implements Decision {}
+
+  /**
+   * Every secret {@code stream} needs is keyed ({@link TlsStream#missingLabels()} is empty); once
+   * per stream. Its packets held back can be written after the lines' DSB. EXPORTER_SECRET may
+   * still follow as a {@link Keyed}.
+   */
+  public record FullyKeyed(TlsStream stream) implements Decision {}
 
   /**
    * What the matcher did since it was created.
@@ -88,7 +97,8 @@ public final class SecretMatcher {
   /** How many secrets may wait at once. */
   public static final int DEFAULT_MAX_CANDIDATES = 10_000;
 
-  private final Listener listener;
+  /** What the current call decided; handed out (and cleared) when it returns. */
+  private final ArrayList<Decision> decided = new ArrayList<>();
   private final long ttlNanos;
   private final int maxCandidates;
   /** The time of the last call that carried one; {@link #NO_TIME} before the first. */
@@ -110,8 +120,8 @@ public final class SecretMatcher {
   private int waiting;
 
   /** Secrets keyed within the time to live, by secret: another process's copy is keyed without decrypting. */
-  private final Map<Bytes, Keyed> recentlyKeyed = new HashMap<>();
-  private final ArrayDeque<Keyed> keyedOrder = new ArrayDeque<>();
+  private final Map<Bytes, RecentKey> recentlyKeyed = new HashMap<>();
+  private final ArrayDeque<RecentKey> keyedOrder = new ArrayDeque<>();
 
   private final Map<Long, ThreadState> threads = new HashMap<>();
 
@@ -131,23 +141,37 @@ public final class SecretMatcher {
   private long streamsGivenUp;
 
   /** A matcher with the default time to live (10 s) and candidate cap (10 000). */
-  public SecretMatcher(Listener listener) {
-    this(listener, DEFAULT_TTL_NANOS, DEFAULT_MAX_CANDIDATES);
+  public SecretMatcher() {
+    this(DEFAULT_TTL_NANOS, DEFAULT_MAX_CANDIDATES);
   }
 
-  public SecretMatcher(Listener listener, long ttlNanos, int maxCandidates) {
-    if (listener == null || ttlNanos <= 0 || maxCandidates < 1) {
-      throw new IllegalArgumentException("a listener, a positive time to live and a positive candidate cap");
+  public SecretMatcher(long ttlNanos, int maxCandidates) {
+    if (ttlNanos <= 0 || maxCandidates < 1) {
+      throw new IllegalArgumentException("a positive time to live and a positive candidate cap");
     }
-    this.listener = listener;
     this.ttlNanos = ttlNanos;
     this.maxCandidates = maxCandidates;
   }
 
   // ------------------------------------------------------------------ events
 
-  /** A secret a traced process derived. */
-  public void onSecret(TlsSecretEvent event, long nowNanos) {
+  /** A secret a traced process derived; returns what that decided. */
+  public List<Decision> onSecret(TlsSecret event, long nowNanos) {
+    secret(event, nowNanos);
+    return decisions();
+  }
+
+  /** Hands out what the current call decided. */
+  private List<Decision> decisions() {
+    if (decided.isEmpty()) {
+      return List.of();
+    }
+    List<Decision> out = List.copyOf(decided);
+    decided.clear();
+    return out;
+  }
+
+  private void secret(TlsSecret event, long nowNanos) {
     lastNow = nowNanos;
     if (event == null || event.label() == null || event.secret() == null || event.secret().length == 0) {
       return;
@@ -163,7 +187,7 @@ public final class SecretMatcher {
     }
     Candidate c = new Candidate(event, nowNanos, threadKey);
     thread.last = c;
-    Keyed known = recentlyKeyed.get(c.secret);
+    RecentKey known = recentlyKeyed.get(c.secret);
     if (known != null && known.label == c.label) {
       c.keyedTo = known.stream;
       thread.lastStream = known.stream;
@@ -189,8 +213,16 @@ public final class SecretMatcher {
     tryOnStreams(c, thread);
   }
 
-  /** A stream's ClientHello was read ({@link TlsStream#clientRandom()} is known). Idempotent. */
-  public void onStream(TlsStream stream) {
+  /**
+   * A stream's ClientHello was read ({@link TlsStream#clientRandom()} is known); returns what that
+   * decided (secrets that came first). Idempotent.
+   */
+  public List<Decision> onStream(TlsStream stream) {
+    stream(stream);
+    return decisions();
+  }
+
+  private void stream(TlsStream stream) {
     if (stream == null || stream.clientRandom() == null || stream.matcherEntry != null) {
       return;
     }
@@ -243,14 +275,19 @@ public final class SecretMatcher {
    * returned true; calling it more often costs little. Indexes the stream if {@link #onStream} was
    * not called.
    */
-  public void onRecords(TlsStream stream, long nowNanos) {
+  public List<Decision> onRecords(TlsStream stream, long nowNanos) {
+    records(stream, nowNanos);
+    return decisions();
+  }
+
+  private void records(TlsStream stream, long nowNanos) {
     lastNow = nowNanos;
     if (stream == null) {
       return;
     }
     StreamEntry entry = stream.matcherEntry;
     if (entry == null) {
-      onStream(stream);
+      stream(stream);
       entry = stream.matcherEntry;
       if (entry == null) {
         return;
@@ -367,7 +404,7 @@ public final class SecretMatcher {
       }
     }
     while (!keyedOrder.isEmpty() && keyedOrder.peekFirst().keyedNanos - limit < 0) {
-      Keyed k = keyedOrder.pollFirst();
+      RecentKey k = keyedOrder.pollFirst();
       recentlyKeyed.remove(k.secret, k);
     }
     threads.values().removeIf(t -> t.lastSeen - limit < 0);
@@ -419,7 +456,7 @@ public final class SecretMatcher {
 
   private enum How { RANDOM, TRIAL, THREAD, AGAIN }
 
-  private void keyByRandom(TlsSecretEvent event, long now) {
+  private void keyByRandom(TlsSecret event, long now) {
     Bytes random = new Bytes(event.clientRandom());
     List<StreamEntry> streams = streamsByRandom.get(random);
     if (streams != null && !streams.isEmpty()) {
@@ -553,14 +590,14 @@ public final class SecretMatcher {
   }
 
   /** Keys a secret to {@code stream} and to the other open streams with its client random. */
-  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecretEvent source, How how) {
+  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, How how) {
     StreamEntry entry = stream.matcherEntry;
     if (entry == null) {
       return;
     }
     Bytes key = new Bytes(secret);
     if (!recentlyKeyed.containsKey(key)) {
-      Keyed k = new Keyed(key, label, stream, lastNow);
+      RecentKey k = new RecentKey(key, label, stream, lastNow);
       recentlyKeyed.put(key, k);
       keyedOrder.addLast(k);
     }
@@ -574,7 +611,7 @@ public final class SecretMatcher {
     }
   }
 
-  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecretEvent source, How how) {
+  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecret source, How how) {
     if (entry.closed) {
       return;
     }
@@ -583,7 +620,7 @@ public final class SecretMatcher {
     if (had != null) {
       if (Arrays.equals(had, secret)) {
         keyedAgain++;
-        listener.onKeyedAgain(stream, label, source);
+        decided.add(new KeyedAgain(stream, label, source));
       }
       return; // a different secret for a label this stream has: the first (proven or joined) stays
     }
@@ -596,8 +633,7 @@ public final class SecretMatcher {
       case THREAD -> keyedByThread++;
       default -> keyedByTrial++;
     }
-    String line = KeyLogLine.format(label, stream.clientRandom(), secret);
-    listener.onKeyed(stream, label, line, source);
+    decided.add(new Keyed(stream, label, secret, source));
     checkFullyKeyed(entry);
     TlsStream.Side side = TlsStream.sideOf(label);
     if (side != null && label == handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {
@@ -615,7 +651,7 @@ public final class SecretMatcher {
     entry.fullyKeyedNotified = true;
     streamsFullyKeyed++;
     removeFromTrialList(entry);
-    listener.onFullyKeyed(entry.stream);
+    decided.add(new FullyKeyed(entry.stream));
   }
 
   // ------------------------------------------------------------------ lists
@@ -738,11 +774,11 @@ public final class SecretMatcher {
     }
   }
 
-  private record KeyedLine(TlsLabel label, byte[] secret, TlsSecretEvent source) {}
+  private record KeyedLine(TlsLabel label, byte[] secret, TlsSecret source) {}
 
   /** A secret without random, waiting to be proven. */
   private static final class Candidate {
-    final TlsSecretEvent event;
+    final TlsSecret event;
     final TlsLabel label;
     final Bytes secret;
     final long arrivedNanos;
@@ -759,7 +795,7 @@ public final class SecretMatcher {
     Candidate exporter;
     TlsStream keyedTo;
 
-    Candidate(TlsSecretEvent event, long arrivedNanos, long thread) {
+    Candidate(TlsSecret event, long arrivedNanos, long thread) {
       this.event = event;
       this.label = event.label();
       this.secret = new Bytes(event.secret());
@@ -769,19 +805,19 @@ public final class SecretMatcher {
   }
 
   private static final class WaitingForStream {
-    final TlsSecretEvent event;
+    final TlsSecret event;
     final Bytes random;
     final long arrivedNanos;
     boolean done;
 
-    WaitingForStream(TlsSecretEvent event, Bytes random, long arrivedNanos) {
+    WaitingForStream(TlsSecret event, Bytes random, long arrivedNanos) {
       this.event = event;
       this.random = random;
       this.arrivedNanos = arrivedNanos;
     }
   }
 
-  private record Keyed(Bytes secret, TlsLabel label, TlsStream stream, long keyedNanos) {}
+  private record RecentKey(Bytes secret, TlsLabel label, TlsStream stream, long keyedNanos) {}
 
   private static final class ThreadState {
     /** The thread's previous secret without random (EXPORTER_SECRET follows SERVER_TRAFFIC_SECRET_0). */

@@ -16,11 +16,12 @@
  *       it as it is, stop feeding), {@code UNDECIDED} (keep feeding), {@code TLS} (hold its packets
  *       back, keep feeding), {@code MALFORMED}/{@code LOST} (nothing more will be learnt from its
  *       segments; secrets can still be keyed against the records it kept).
- *   <li>Every {@link dev.tlscap.secrets.TlsSecretEvent} goes to {@code SecretMatcher.onSecret}.
- *   <li>{@code Listener.onKeyed} gives each key log line once per stream: add it to the flow's DSB
- *       and key log file. {@code onKeyedAgain} says another process derived the same secret (both
- *       ends on this host). {@code onFullyKeyed} says the stream has every secret it needs: write
- *       its held packets after the DSB and stop feeding it (it ignores further segments).
+ *   <li>Every {@link dev.tlscap.secrets.TlsSecret} goes to {@code SecretMatcher.onSecret}.
+ *   <li>{@code onSecret}, {@code onStream} and {@code onRecords} return what they decided, in
+ *       order: {@code Keyed} gives each secret once per stream (add its key log line to the flow's
+ *       DSB and key log file); {@code KeyedAgain} says another process derived the same secret
+ *       (both ends on this host); {@code FullyKeyed} says the stream has every secret it needs:
+ *       write its held packets after the DSB and stop feeding it (it ignores further segments).
  *   <li>{@code SecretMatcher.expire} every second or so; {@code onStreamClosed} when the flow is
  *       forgotten.
  * </ol>

@@ -3,7 +3,7 @@ package dev.tlscap.capture.tls;
 
 import dev.tlscap.capture.tls.TlsStream.Side;
 import dev.tlscap.secrets.TlsLabel;
-import dev.tlscap.secrets.TlsSecretEvent;
+import dev.tlscap.secrets.TlsSecret;
 import dev.tlscap.testing.KeyLogs;
 import dev.tlscap.testing.PcapFile;
 import java.net.URISyntaxException;
@@ -22,9 +22,9 @@ import java.util.Map;
  * each with its connection (numbered in order of the SYNs) and side, and its key log. Reads
  * Ethernet, IPv4/IPv6 and TCP headers itself (the pipeline has its own parser).
  */
-final class RecordedTraffic {
+public final class RecordedTraffic {
   /** The fixtures make-fixtures.sh writes. */
-  static final List<String> ALL = List.of("tls13-aes128-gcm", "tls13-aes256-gcm", "tls13-chacha20", "tls12",
+  public static final List<String> ALL = List.of("tls13-aes128-gcm", "tls13-aes256-gcm", "tls13-chacha20", "tls12",
       "tls13-hrr", "tls13-early-data", "tls12-offered-tls13");
 
   /**
@@ -37,15 +37,15 @@ final class RecordedTraffic {
    * @param payload the TCP payload (may be empty)
    * @param frame the whole captured frame
    */
-  record Segment(int connection, Side side, long seq, boolean syn, boolean fin, byte[] payload, byte[] frame,
+  public record Segment(int connection, Side side, long seq, boolean syn, boolean fin, byte[] payload, byte[] frame,
       long timestampNanos, int originalLength) {}
 
-  final String name;
-  final int linkType;
-  final List<Segment> segments;
-  final int connections;
+  public final String name;
+  public final int linkType;
+  public final List<Segment> segments;
+  public final int connections;
   /** The key log lines with labels tlscap knows (EARLY_EXPORTER_SECRET is not one), in file order. */
-  final List<String> keyLog;
+  public final List<String> keyLog;
 
   private RecordedTraffic(String name, int linkType, List<Segment> segments, int connections, List<String> keyLog) {
     this.name = name;
@@ -55,7 +55,7 @@ final class RecordedTraffic {
     this.keyLog = keyLog;
   }
 
-  static RecordedTraffic load(String name) {
+  public static RecordedTraffic load(String name) {
     PcapFile pcap = PcapFile.read(resource(name + ".pcap"));
     if (pcap.linkType() != 1) {
       throw new AssertionError(name + ": expected Ethernet, link type " + pcap.linkType());
@@ -135,7 +135,7 @@ final class RecordedTraffic {
     }
   }
 
-  static String randomHex(String line) {
+  public static String randomHex(String line) {
     return line.split(" ")[1];
   }
 
@@ -144,22 +144,22 @@ final class RecordedTraffic {
   }
 
   /** The key log lines of the connection whose client random is {@code random}, in file order. */
-  List<String> linesOf(byte[] random) {
+  public List<String> linesOf(byte[] random) {
     String hex = HexFormat.of().formatHex(random);
     return keyLog.stream().filter(l -> randomHex(l).equals(hex)).toList();
   }
 
   /** The client randoms of the key log, in order of first appearance. */
-  List<String> randoms() {
+  public List<String> randoms() {
     return keyLog.stream().map(RecordedTraffic::randomHex).distinct().toList();
   }
 
   /** The order OpenSSL 3 derives TLS 1.3 secrets in, as a client (measured with the KDF uprobe). */
-  static final List<TlsLabel> CLIENT_ORDER = List.of(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
+  public static final List<TlsLabel> CLIENT_ORDER = List.of(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
       TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.SERVER_TRAFFIC_SECRET_0, TlsLabel.EXPORTER_SECRET,
       TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0, TlsLabel.CLIENT_RANDOM);
   /** ... and as a server. */
-  static final List<TlsLabel> SERVER_ORDER = List.of(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
+  public static final List<TlsLabel> SERVER_ORDER = List.of(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
       TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET,
       TlsLabel.SERVER_TRAFFIC_SECRET_0, TlsLabel.EXPORTER_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0,
       TlsLabel.CLIENT_RANDOM);
@@ -168,13 +168,13 @@ final class RecordedTraffic {
    * The secrets of {@code lines} (one connection's) as a traced process would deliver them: in
    * {@code order}, WITHOUT client random (unless {@code withRandom}), from pid/tid.
    */
-  static List<TlsSecretEvent> events(List<String> lines, List<TlsLabel> order, int pid, int tid, boolean withRandom) {
-    List<TlsSecretEvent> events = new ArrayList<>();
+  public static List<TlsSecret> events(List<String> lines, List<TlsLabel> order, int pid, int tid, boolean withRandom) {
+    List<TlsSecret> events = new ArrayList<>();
     for (TlsLabel label : order) {
       for (String line : lines) {
         if (label(line) == label) {
           byte[] random = withRandom ? HexFormat.of().parseHex(randomHex(line)) : null;
-          events.add(new TlsSecretEvent(0, pid, tid, pid == 1 ? "curl" : "openssl", null, random, label, secret(line)));
+          events.add(new TlsSecret(0, pid, tid, pid == 1 ? "curl" : "openssl", null, random, label, secret(line)));
         }
       }
     }

@@ -2,7 +2,7 @@
 package dev.tlscap.capture.tls;
 
 import dev.tlscap.secrets.TlsLabel;
-import dev.tlscap.secrets.TlsSecretEvent;
+import dev.tlscap.secrets.TlsSecret;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -15,7 +15,7 @@ import java.util.Map;
  * Plays a {@link RecordedTraffic} into one {@link TlsStream} per connection and a
  * {@link SecretMatcher}, the way the pipeline does, and records what the matcher keys.
  */
-final class Replay implements SecretMatcher.Listener {
+final class Replay implements MatcherListener {
   final RecordedTraffic traffic;
   final TlsStream[] streams;
   final SecretMatcher matcher;
@@ -23,7 +23,7 @@ final class Replay implements SecretMatcher.Listener {
   final Map<TlsStream, List<String>> lines = new IdentityHashMap<>();
   /** Every onKeyed line, in order. */
   final List<String> allLines = new ArrayList<>();
-  final Map<TlsStream, List<TlsSecretEvent>> sources = new IdentityHashMap<>();
+  final Map<TlsStream, List<TlsSecret>> sources = new IdentityHashMap<>();
   final List<String> keyedAgain = new ArrayList<>();
   final List<TlsStream> fullyKeyed = new ArrayList<>();
   private int next;
@@ -39,18 +39,18 @@ final class Replay implements SecretMatcher.Listener {
     for (int i = 0; i < streams.length; i++) {
       streams[i] = new TlsStream();
     }
-    this.matcher = new SecretMatcher(this, ttlNanos, maxCandidates);
+    this.matcher = new SecretMatcher(ttlNanos, maxCandidates);
   }
 
   @Override
-  public void onKeyed(TlsStream stream, TlsLabel label, String keyLogLine, TlsSecretEvent source) {
+  public void onKeyed(TlsStream stream, TlsLabel label, String keyLogLine, TlsSecret source) {
     lines.computeIfAbsent(stream, s -> new ArrayList<>()).add(keyLogLine);
     sources.computeIfAbsent(stream, s -> new ArrayList<>()).add(source);
     allLines.add(keyLogLine);
   }
 
   @Override
-  public void onKeyedAgain(TlsStream stream, TlsLabel label, TlsSecretEvent source) {
+  public void onKeyedAgain(TlsStream stream, TlsLabel label, TlsSecret source) {
     keyedAgain.add(label + " pid " + source.pid());
     sources.computeIfAbsent(stream, s -> new ArrayList<>()).add(source);
   }
@@ -94,14 +94,14 @@ final class Replay implements SecretMatcher.Listener {
       news = true;
     }
     if (news) {
-      matcher.onRecords(stream, now);
+      accept(matcher.onRecords(stream, now));
     }
   }
 
-  Replay secrets(List<TlsSecretEvent> events) {
-    for (TlsSecretEvent e : events) {
+  Replay secrets(List<TlsSecret> events) {
+    for (TlsSecret e : events) {
       now += 10_000;
-      matcher.onSecret(e, now);
+      accept(matcher.onSecret(e, now));
     }
     return this;
   }

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tlscap.secrets.TlsLabel;
-import dev.tlscap.secrets.TlsSecretEvent;
+import dev.tlscap.secrets.TlsSecret;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -31,7 +31,7 @@ class SecretMatcherTest {
   }
 
   /** Client-side secrets (OpenSSL's client derivation order) of each connection, from pid 1 tid 1, without random. */
-  static List<TlsSecretEvent> clientSecrets(RecordedTraffic t, String random) {
+  static List<TlsSecret> clientSecrets(RecordedTraffic t, String random) {
     return RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, false);
   }
 
@@ -93,10 +93,10 @@ class SecretMatcherTest {
     for (boolean secretsFirst : new boolean[] {true, false}) {
       Replay r = new Replay(t);
       List<String> randoms = t.randoms();
-      List<TlsSecretEvent> a = clientSecrets(t, randoms.get(0)); // SH, ST0, EXP, CH, CT0
-      List<TlsSecretEvent> b = clientSecrets(t, randoms.get(1));
+      List<TlsSecret> a = clientSecrets(t, randoms.get(0)); // SH, ST0, EXP, CH, CT0
+      List<TlsSecret> b = clientSecrets(t, randoms.get(1));
       // One thread driving both handshakes: each EXPORTER still right after its own SERVER_TRAFFIC_SECRET_0.
-      List<TlsSecretEvent> mixed = List.of(a.get(0), b.get(0), b.get(1), b.get(2), a.get(1), a.get(2), b.get(3),
+      List<TlsSecret> mixed = List.of(a.get(0), b.get(0), b.get(1), b.get(2), a.get(1), a.get(2), b.get(3),
           a.get(3), a.get(4), b.get(4));
       if (secretsFirst) {
         r.secrets(mixed).packets();
@@ -113,8 +113,8 @@ class SecretMatcherTest {
     Replay both = new Replay(t);
     Replay serverOnly = new Replay(t);
     for (String random : t.randoms()) {
-      List<TlsSecretEvent> server = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.SERVER_ORDER, 2, 2, false);
-      List<TlsSecretEvent> client = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, false);
+      List<TlsSecret> server = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.SERVER_ORDER, 2, 2, false);
+      List<TlsSecret> client = RecordedTraffic.events(linesOf(t, random), RecordedTraffic.CLIENT_ORDER, 1, 1, false);
       both.secrets(server).secrets(client);
       serverOnly.secrets(server);
     }
@@ -165,15 +165,16 @@ class SecretMatcherTest {
     assertTrue(s.clientHello().offersTls13());
     assertEquals(4, s.neededLabels().size(), "until a secret or the ServerHello says otherwise: what TLS 1.3 needs");
     List<Boolean> emptyInOnKeyed = new ArrayList<>();
-    SecretMatcher m = new SecretMatcher(new SecretMatcher.Listener() {
+    SecretMatcher m = new SecretMatcher();
+    MatcherListener listener = new MatcherListener() {
       @Override
-      public void onKeyed(TlsStream stream, TlsLabel label, String line, TlsSecretEvent source) {
+      public void onKeyed(TlsStream stream, TlsLabel label, String line, TlsSecret source) {
         emptyInOnKeyed.add(stream.missingLabels().isEmpty());
       }
-    });
-    m.onRecords(s, 1);
-    for (TlsSecretEvent e : RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true)) {
-      m.onSecret(e, 2);
+    };
+    listener.accept(m.onRecords(s, 1));
+    for (TlsSecret e : RecordedTraffic.events(t.keyLog, RecordedTraffic.CLIENT_ORDER, 1, 1, true)) {
+      listener.accept(m.onSecret(e, 2));
     }
     assertEquals(List.of(true), emptyInOnKeyed);
     assertTrue(s.fullyKeyed());
@@ -193,11 +194,11 @@ class SecretMatcherTest {
   void wrongSecretsAreNeverKeyedAndExpireAsUnmatched() {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes256-gcm");
     Replay r = new Replay(t);
-    List<TlsSecretEvent> wrong = new ArrayList<>();
-    for (TlsSecretEvent e : clientSecrets(t, t.randoms().get(0))) {
+    List<TlsSecret> wrong = new ArrayList<>();
+    for (TlsSecret e : clientSecrets(t, t.randoms().get(0))) {
       byte[] s = e.secret().clone();
       s[3] ^= 0x40;
-      wrong.add(new TlsSecretEvent(0, e.pid(), e.tid(), e.comm(), null, null, e.label(), s));
+      wrong.add(new TlsSecret(0, e.pid(), e.tid(), e.comm(), null, null, e.label(), s));
     }
     r.secrets(wrong).packets();
     assertTrue(r.allLines.isEmpty(), r.allLines.toString());
@@ -215,8 +216,8 @@ class SecretMatcherTest {
   void anExporterWithoutAPrecedingServerTrafficSecretIsUnmatched() {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
     Replay r = new Replay(t).packets();
-    List<TlsSecretEvent> events = clientSecrets(t, t.randoms().get(0));
-    TlsSecretEvent exporter = events.stream().filter(e -> e.label() == TlsLabel.EXPORTER_SECRET).findFirst()
+    List<TlsSecret> events = clientSecrets(t, t.randoms().get(0));
+    TlsSecret exporter = events.stream().filter(e -> e.label() == TlsLabel.EXPORTER_SECRET).findFirst()
         .orElseThrow();
     r.secrets(List.of(exporter));
     assertEquals(1, r.matcher.counters().unmatched());
@@ -228,11 +229,11 @@ class SecretMatcherTest {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
     Replay r = new Replay(t, SecretMatcher.DEFAULT_TTL_NANOS, 5);
     Random random = new Random(1);
-    List<TlsSecretEvent> junk = new ArrayList<>();
+    List<TlsSecret> junk = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       byte[] s = new byte[32];
       random.nextBytes(s);
-      junk.add(new TlsSecretEvent(0, 9, 9, "junk", null, null, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, s));
+      junk.add(new TlsSecret(0, 9, 9, "junk", null, null, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, s));
     }
     r.secrets(junk);
     assertEquals(5, r.matcher.waitingSecrets());
@@ -249,13 +250,13 @@ class SecretMatcherTest {
     Replay r = new Replay(t);
     Random random = new Random(2);
     int junkPerLabel = 40;
-    List<TlsSecretEvent> junk = new ArrayList<>();
+    List<TlsSecret> junk = new ArrayList<>();
     for (TlsLabel label : List.of(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.SERVER_TRAFFIC_SECRET_0,
         TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0)) {
       for (int i = 0; i < junkPerLabel; i++) {
         byte[] s = new byte[32];
         random.nextBytes(s);
-        junk.add(new TlsSecretEvent(0, 9, 10 + i, "junk", null, null, label, s));
+        junk.add(new TlsSecret(0, 9, 10 + i, "junk", null, null, label, s));
       }
     }
     r.secrets(junk);
@@ -285,7 +286,7 @@ class SecretMatcherTest {
         twin.onSegment(s.side(), s.seq(), java.nio.ByteBuffer.wrap(s.payload()), 0, s.payload().length);
       }
     }
-    r.matcher.onRecords(twin, r.now);
+    r.accept(r.matcher.onRecords(twin, r.now));
     r.packets().secrets(clientSecrets(t, t.randoms().get(0)));
     assertEquals(new TreeSet<>(t.keyLog), new TreeSet<>(r.keyedLines(0)));
     assertEquals(new TreeSet<>(t.keyLog), new TreeSet<>(r.lines.get(twin)));
@@ -298,7 +299,7 @@ class SecretMatcherTest {
     r.matcher.onStreamClosed(r.streams[0]);
     r.secrets(clientSecrets(t, t.randoms().get(0)));
     assertTrue(r.allLines.isEmpty());
-    r.matcher.onRecords(r.streams[0], r.now); // late calls for a closed stream do nothing
+    r.accept(r.matcher.onRecords(r.streams[0], r.now)); // late calls for a closed stream do nothing
     assertTrue(r.allLines.isEmpty());
   }
 

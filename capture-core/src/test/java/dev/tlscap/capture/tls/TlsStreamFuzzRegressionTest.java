@@ -118,15 +118,16 @@ class TlsStreamFuzzRegressionTest {
     String real = RecordedTraffic.randomHex(hrr.keyLog.get(0));
 
     List<String> keyed = new java.util.ArrayList<>();
-    SecretMatcher matcher = new SecretMatcher((stream, label, line, source) -> keyed.add(line));
+    SecretMatcher matcher = new SecretMatcher();
+    MatcherListener listener = (stream, label, line, source) -> keyed.add(line);
     TlsStream s = new TlsStream();
     s.onSegment(Side.CLIENT, segments.get(0).seq(), ByteBuffer.wrap(first), 0, first.length);
-    matcher.onStream(s);
+    listener.accept(matcher.onStream(s));
     assertEquals(false, real.equals(java.util.HexFormat.of().formatHex(s.clientRandom())));
     long now = 1;
     for (RecordedTraffic.Segment segment : segments.subList(1, segments.size())) {
       if (feed(s, segment)) {
-        matcher.onRecords(s, now++);
+        listener.accept(matcher.onRecords(s, now++));
       }
     }
     assertEquals(true, s.helloRetryRequest());
@@ -136,8 +137,8 @@ class TlsStreamFuzzRegressionTest {
     // the others are proven by decryption and their lines name the real random too.
     for (String line : hrr.linesOf(s.clientRandom())) {
       byte[] random = line.startsWith("SERVER_HANDSHAKE") ? s.clientRandom() : null;
-      matcher.onSecret(new dev.tlscap.secrets.TlsSecretEvent(0, 1, 1, "openssl", null, random,
-          RecordedTraffic.label(line), RecordedTraffic.secret(line)), now++);
+      listener.accept(matcher.onSecret(new dev.tlscap.secrets.TlsSecret(0, 1, 1, "openssl", null, random,
+          RecordedTraffic.label(line), RecordedTraffic.secret(line)), now++));
     }
     java.util.Set<String> expected = new java.util.HashSet<>(hrr.linesOf(s.clientRandom()));
     expected.removeIf(l -> l.startsWith("EXPORTER_SECRET ")); // keyed by thread order, not sent in it here

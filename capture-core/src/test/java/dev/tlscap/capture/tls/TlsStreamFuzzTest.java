@@ -10,7 +10,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.tlscap.capture.tls.TlsStream.Side;
 import dev.tlscap.capture.tls.TlsStream.Verdict;
 import dev.tlscap.secrets.TlsLabel;
-import dev.tlscap.secrets.TlsSecretEvent;
+import dev.tlscap.secrets.TlsSecret;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -88,7 +88,7 @@ class TlsStreamFuzzTest {
   }
 
   /** One input played out; {@link #run} throws on a finding. */
-  static final class Program implements SecretMatcher.Listener {
+  static final class Program implements MatcherListener {
     final RecordedTraffic t;
     final FuzzedDataProvider data;
     final Connection[] connections;
@@ -103,7 +103,7 @@ class TlsStreamFuzzTest {
         connections[i] = new Connection(t, i);
       }
       long ttl = data.consumeBoolean() ? SecretMatcher.DEFAULT_TTL_NANOS : 1_000_000L + data.consumeInt(0, 1 << 24);
-      this.matcher = new SecretMatcher(this, ttl, data.consumeBoolean() ? 10_000 : 1 + data.consumeInt(0, 7));
+      this.matcher = new SecretMatcher(ttl, data.consumeBoolean() ? 10_000 : 1 + data.consumeInt(0, 7));
     }
 
     void run() {
@@ -148,11 +148,11 @@ class TlsStreamFuzzTest {
       int pid = data.consumeInt(1, 3);
       int tid = pid + data.consumeInt(0, 2);
       boolean withRandom = data.consumeBoolean();
-      TlsSecretEvent event;
+      TlsSecret event;
       if (fromKeyLog && !t.keyLog.isEmpty()) {
         String line = t.keyLog.get(data.consumeInt(0, t.keyLog.size() - 1));
         byte[] random = withRandom ? HexFormat.of().parseHex(RecordedTraffic.randomHex(line)) : null;
-        event = new TlsSecretEvent(0, pid, tid, "fixture", null, random, RecordedTraffic.label(line),
+        event = new TlsSecret(0, pid, tid, "fixture", null, random, RecordedTraffic.label(line),
             RecordedTraffic.secret(line));
       } else {
         TlsLabel label = LABELS[data.consumeInt(0, LABELS.length - 1)];
@@ -164,10 +164,10 @@ class TlsStreamFuzzTest {
           }
         }
         byte[] secret = data.consumeBytes(data.consumeInt(0, 64));
-        event = new TlsSecretEvent(0, pid, tid, "fuzzer", null, random, label, secret);
+        event = new TlsSecret(0, pid, tid, "fuzzer", null, random, label, secret);
       }
       trace("secret " + event + " " + HexFormat.of().formatHex(event.secret()));
-      matcher.onSecret(event, now);
+      accept(matcher.onSecret(event, now));
       sane();
     }
 
@@ -184,7 +184,7 @@ class TlsStreamFuzzTest {
     /** After a segment: what the pipeline does next. */
     void afterSegment(Connection c, boolean news) {
       if (news && !c.closed) {
-        matcher.onRecords(c.stream, now);
+        accept(matcher.onRecords(c.stream, now));
       }
       sane();
     }
@@ -227,7 +227,7 @@ class TlsStreamFuzzTest {
     }
 
     @Override
-    public void onKeyed(TlsStream stream, TlsLabel label, String keyLogLine, TlsSecretEvent source) {
+    public void onKeyed(TlsStream stream, TlsLabel label, String keyLogLine, TlsSecret source) {
       trace("keyed " + keyLogLine);
       assertTrue(keyLogLine.startsWith(label.keyLogLabel() + " " + HexFormat.of().formatHex(stream.clientRandom()) + " "),
           keyLogLine);
@@ -244,7 +244,7 @@ class TlsStreamFuzzTest {
     }
 
     @Override
-    public void onKeyedAgain(TlsStream stream, TlsLabel label, TlsSecretEvent source) {
+    public void onKeyedAgain(TlsStream stream, TlsLabel label, TlsSecret source) {
       assertArrayEquals(source.secret(), stream.keyedSecret(label));
     }
 

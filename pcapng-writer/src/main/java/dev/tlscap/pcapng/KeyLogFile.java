@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-package dev.tlscap.secrets;
+package dev.tlscap.pcapng;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,10 +66,14 @@ public final class KeyLogFile implements AutoCloseable {
   }
 
   /**
-   * Adds {@code line} (no newline) unless it was written recently; returns true if added. It reaches
-   * the file at the next {@link #flush()}.
+   * Adds {@code line} unless it was written recently; returns true if added. It reaches the file at
+   * the next {@link #flush()}.
    */
-  public boolean write(String line) {
+  public boolean write(KeyLogLine line) {
+    return write(line.toString());
+  }
+
+  private boolean write(String line) {
     if (!written.add(line)) {
       return false;
     }

@@ -33,10 +33,13 @@ import java.util.function.Consumer;
  *
  * <p>Lifecycle: {@link #open} (throws {@link BpfException} or {@link IllegalArgumentException} with
  * the one line to print when it cannot start) -> {@link #drain}/{@link #poll} on one thread, with
- * {@link #rescan()} now and then to trace libraries that appear later (new containers) ->
+ * {@link #scan()} now and then to trace libraries that appear later (new containers) ->
  * {@link #close()}, which detaches everything. Not thread-safe: one consumer thread.
  */
-public final class TlsSecretSource implements AutoCloseable {
+public final class OpenSslSecretSource implements SecretSource {
+  /** The library family this source reads. */
+  public static final String LIBRARY = "OpenSSL 3";
+
   static final String OBJECT = "/bpf/tls_secrets.bpf.o";
   /** How often a consumer should drain the events (they arrive without wakeups). */
   public static final int DRAIN_INTERVAL_MS = 10;
@@ -76,6 +79,7 @@ public final class TlsSecretSource implements AutoCloseable {
   /** Counters the BPF side keeps (summed over CPUs). */
   public record Counters(long secrets, long clientHellos, long ringFull, long paramsUnreadable, long kdfCalls) {}
 
+  
   private final BpfObject object;
   private final BpfProgram entry;
   private final RingBufferReader reader;
@@ -85,7 +89,7 @@ public final class TlsSecretSource implements AutoCloseable {
   private final List<TlsLibrary> libraries = new ArrayList<>();
   private long malformed;
 
-  private TlsSecretSource(BpfObject object, TlsLibraryFinder finder, Consumer<String> messages) {
+  private OpenSslSecretSource(BpfObject object, TlsLibraryFinder finder, Consumer<String> messages) {
     this.object = object;
     this.finder = finder;
     this.messages = messages;
@@ -99,13 +103,13 @@ public final class TlsSecretSource implements AutoCloseable {
    * Loads and attaches. {@code messages} receives one line for each library traced and each warning
    * (a library that cannot be traced; the capture goes on without it).
    */
-  public static TlsSecretSource open(Options options, Consumer<String> messages) {
+  public static OpenSslSecretSource open(Options options, Consumer<String> messages) {
     TlsLibraryFinder finder = new TlsLibraryFinder(messages);
     List<TlsLibrary> named = new ArrayList<>();
     for (Path p : options.libssl()) {
       named.add(finder.named(p)); // a file the user named must be usable: fail before loading anything
     }
-    BpfObject object = BpfObject.open(TlsSecretSource.class, OBJECT);
+    BpfObject object = BpfObject.open(OpenSslSecretSource.class, OBJECT);
     try {
       object.setRodataU32("own_pid", Libc.getpid());
       object.setRodataU64("submit_flags", BPF_RB_NO_WAKEUP);
@@ -120,7 +124,7 @@ public final class TlsSecretSource implements AutoCloseable {
       object.setMaxEntries("events", options.ringBytes());
       object.setAutoload("tls_socket_io", options.socketTracing());
       object.load();
-      TlsSecretSource source = new TlsSecretSource(object, finder, messages);
+      OpenSslSecretSource source = new OpenSslSecretSource(object, finder, messages);
       if (options.socketTracing()) {
         object.program("tls_socket_io").attachRawTracepoint("sys_exit");
       }
@@ -128,7 +132,7 @@ public final class TlsSecretSource implements AutoCloseable {
         source.attach(library, true);
       }
       if (options.scanSystem()) {
-        source.rescan();
+        source.scan();
       }
       return source;
     } catch (RuntimeException e) {
@@ -137,8 +141,14 @@ public final class TlsSecretSource implements AutoCloseable {
     }
   }
 
+  @Override
+  public String library() {
+    return LIBRARY;
+  }
+
   /** Finds and traces libraries not traced yet; returns them. */
-  public List<TlsLibrary> rescan() {
+  @Override
+  public List<TlsLibrary> scan() {
     List<TlsLibrary> added = new ArrayList<>();
     for (TlsLibrary library : finder.scan()) {
       if (attach(library, false)) {
@@ -149,7 +159,8 @@ public final class TlsSecretSource implements AutoCloseable {
   }
 
   /** Traces the libraries process {@code pid} maps, if new (e.g. right after it started). */
-  public List<TlsLibrary> rescanProcess(int pid) {
+  @Override
+  public List<TlsLibrary> scanProcess(int pid) {
     List<TlsLibrary> added = new ArrayList<>();
     for (TlsLibrary library : finder.scanProcess(pid)) {
       if (attach(library, false)) {
@@ -157,6 +168,11 @@ public final class TlsSecretSource implements AutoCloseable {
       }
     }
     return added;
+  }
+
+  @Override
+  public java.util.Optional<TlsLibrary> examine(Path file, String origin) {
+    return finder.examine(file, origin).filter(library -> attach(library, false));
   }
 
   private boolean attach(TlsLibrary library, boolean mustWork) {
@@ -177,8 +193,14 @@ public final class TlsSecretSource implements AutoCloseable {
   }
 
   /** The files traced so far. */
+  @Override
   public List<TlsLibrary> libraries() {
     return Collections.unmodifiableList(libraries);
+  }
+
+  @Override
+  public int drain(java.util.function.Consumer<TlsSecret> sink) {
+    return drain((TlsEventListener) sink::accept);
   }
 
   /** Decodes every pending event to {@code listener}; returns how many records were read. */
@@ -213,7 +235,14 @@ public final class TlsSecretSource implements AutoCloseable {
     return malformed + reader.handlerFailures();
   }
 
-  public Counters counters() {
+  @Override
+  public SecretCounters counters() {
+    Counters c = kernelCounters();
+    return new SecretCounters(c.secrets(), c.ringFull(), c.paramsUnreadable(), malformedEvents());
+  }
+
+  /** The BPF side's own counters, ClientHellos and KDF calls included. */
+  public Counters kernelCounters() {
     return new Counters(counters.sumPerCpuU64(0, COUNTER_SECRETS), counters.sumPerCpuU64(0, COUNTER_CLIENT_HELLOS),
         counters.sumPerCpuU64(0, COUNTER_RING_FULL), counters.sumPerCpuU64(0, COUNTER_PARAMS_UNREADABLE),
         counters.sumPerCpuU64(0, COUNTER_KDF_CALLS));
@@ -221,7 +250,11 @@ public final class TlsSecretSource implements AutoCloseable {
 
   @Override
   public void close() {
-    object.close();
+    try {
+      object.close();
+    } catch (RuntimeException e) {
+      messages.accept("warning: " + e.getMessage());
+    }
   }
 
   /** The syscall numbers tls_secrets.bpf.c watches, which differ by architecture. */

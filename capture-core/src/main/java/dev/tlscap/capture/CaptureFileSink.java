@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.pcapng.FlowSecrets;
+import dev.tlscap.pcapng.KeyLogLine;
+import dev.tlscap.pcapng.PcapngWriter;
+import dev.tlscap.pcapng.ProcessAnnotation;
+import dev.tlscap.pcapng.KeyLogFile;
+import java.util.Arrays;
+
+/**
+ * The capture's {@link PacketSink}: the pcapng writer (packets, with their flow's DSB first) and
+ * the {@code --keylog-file}. Stops at {@code -c} packets; counts what was written per interface (for
+ * the Interface Statistics Blocks) and what could not be. Event-loop thread only.
+ */
+final class CaptureFileSink implements PacketSink {
+  private final PcapngWriter writer;
+  private final KeyLogFile keyLog;
+  private final CaptureStats stats;
+  private final long packetLimit;
+  private long[] written = new long[8];
+
+  /** {@code keyLog} may be null (no {@code --keylog-file}). */
+  CaptureFileSink(PcapngWriter writer, KeyLogFile keyLog, CaptureStats stats, long packetLimit) {
+    this.writer = writer;
+    this.keyLog = keyLog;
+    this.stats = stats;
+    this.packetLimit = packetLimit;
+  }
+
+  @Override
+  public void write(CapturedPacket p, FlowProcesses.Sender sender, FlowSecrets secrets) {
+    if (stats.packetsWritten >= packetLimit) {
+      return;
+    }
+    ProcessAnnotation process = sender != null ? sender.process() : null;
+    int tid = sender != null ? sender.tid() : 0;
+    if (writer.writePacket(p.interfaceId, p.timestampNanos, p.data, p.offset, p.capturedLength, p.originalLength,
+        p.direction, process, tid, secrets)) {
+      stats.packetsWritten++;
+      if (p.interfaceId >= written.length) {
+        written = Arrays.copyOf(written, Math.max(p.interfaceId + 1, written.length * 2));
+      }
+      written[p.interfaceId]++;
+    } else {
+      stats.packetsNotWritten++;
+    }
+  }
+
+  @Override
+  public FlowSecrets newFlowSecrets() {
+    return writer.newFlowSecrets();
+  }
+
+  @Override
+  public void keyLogLine(KeyLogLine line) {
+    if (keyLog != null && keyLog.write(line)) {
+      stats.keyLogLines++;
+    }
+  }
+
+  /** Packets written for interface {@code id}. */
+  long written(int id) {
+    return id < written.length ? written[id] : 0;
+  }
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.capture.tls.SecretMatcher;
+import dev.tlscap.capture.tls.TlsStream;
+import dev.tlscap.pcapng.KeyLogLine;
+import dev.tlscap.secrets.TlsSecret;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The connection table: follows every TCP connection it sees, recognises TLS by the client's first
+ * bytes, feeds TLS connections to their {@link TlsStream}, holds their packets back until the
+ * {@link SecretMatcher} proved the secrets that decrypt them, and hands packets and secrets to a
+ * {@link PacketSink} in the order they are to be written. The one place that owns the link between
+ * a flow and its TLS stream.
+ *
+ * <p>A flow leaves hold-back in one of these ways, each counted in {@link CaptureStats}: fully keyed
+ * ({@link #applyDecisions}); its secrets not in time ({@code --hold}); the memory bound
+ * ({@code --hold-memory}); not TLS after all; the table full; the capture stopping
+ * ({@link #releaseAll}).
+ *
+ * <p>Everything runs on the capture's event-loop thread; the table never calls back into its
+ * caller. Times are {@code System.nanoTime()}.
+ */
+final class ConnectionTable {
+  /** A connection without packets for this long leaves the table. */
+  static final long IDLE_NANOS = 120_000_000_000L;
+  static final long CLOSED_NANOS = 5_000_000_000L;
+  static final int MAX_FLOWS = 262_144;
+  /**
+   * On lo both ends of a connection are on this host: a fully keyed flow waits this long for the
+   * second process's copy of its secrets, so each packet is annotated with the process that sent it.
+   */
+  static final long PEER_PROCESS_GRACE_NANOS = 50_000_000L;
+
+  /**
+   * What the table needs to know of the capture.
+   *
+   * @param holdNanos {@code --hold}
+   * @param holdBytes {@code --hold-memory}
+   * @param packetLimit {@code -c}, or {@link Long#MAX_VALUE}
+   */
+  record Limits(long holdNanos, long holdBytes, long packetLimit) {}
+
+  private final PacketSink sink;
+  private final CaptureStats stats;
+  private final Limits limits;
+  private final SecretMatcher matcher;
+  private final ProcessAttribution attribution = new ProcessAttribution();
+  private final PacketHeaders headers = new PacketHeaders();
+  private final FlowKey probe = new FlowKey();
+  private final CapturedPacket released = new CapturedPacket();
+  private final LinkedHashMap<FlowKey, TcpFlow> flows = new LinkedHashMap<>(1024, 0.75f, true);
+  private final Map<TlsStream, TcpFlow> flowOfStream = new IdentityHashMap<>();
+  /** Held connections whose 4-tuple a new connection took ({@link #retire}): they wait outside the table. */
+  private final List<TcpFlow> retired = new ArrayList<>();
+  private long heldBytes;
+
+  ConnectionTable(PacketSink sink, CaptureStats stats, Limits limits, SecretMatcher matcher) {
+    this.sink = sink;
+    this.stats = stats;
+    this.limits = limits;
+    this.matcher = matcher;
+  }
+
+  // ------------------------------------------------------------------ packets
+
+  /**
+   * One captured packet of an interface with link type {@code linkType} ({@code loopback}: both
+   * ends are on this host): written at once, or held with its TLS flow.
+   */
+  void onPacket(CapturedPacket p, int linkType, boolean loopback, long now) {
+    PacketHeaders h = headers;
+    h.parse(p.data, p.offset, p.capturedLength, linkType);
+    if (h.protocol != PacketHeaders.TCP || stats.packetsWritten >= limits.packetLimit()) {
+      sink.write(p, null, null);
+      return;
+    }
+    boolean fromA = probe.set(h.ipVersion, h.srcHigh, h.srcLow, h.srcPort, h.dstHigh, h.dstLow, h.dstPort);
+    TcpFlow flow = flows.get(probe);
+    boolean syn = (h.tcpFlags & PacketHeaders.SYN) != 0;
+    boolean ack = (h.tcpFlags & PacketHeaders.ACK) != 0;
+    if (flow != null && syn && !ack && flow.startsNewConnection(fromA, h.tcpSeq)) {
+      retire(flow); // the 4-tuple was reused: short-lived clients get the same port again within seconds
+      flow = null;
+    }
+    if (flow == null) {
+      if (h.payloadLength == 0 && !syn) {
+        sink.write(p, null, null); // an ACK or FIN of a connection not in the table: nothing to follow
+        return;
+      }
+      flow = new TcpFlow(probe.copy(), now);
+      if (flows.size() >= MAX_FLOWS) {
+        evictOldest();
+      }
+      flows.put(flow.key, flow);
+    }
+    flow.lastSeenNanos = now;
+    if (syn) {
+      flow.onSyn(fromA, h.tcpSeq, ack);
+    }
+    if (h.payloadLength > 0 && flow.state == TcpFlow.State.NEW) {
+      classify(flow, fromA, p.data, h, loopback, now);
+    }
+    boolean fromClient = fromA == flow.clientIsA;
+    if (flow.isHeld()) {
+      hold(flow, p.copy(fromClient));
+    } else {
+      sink.write(p, flow.sender(fromClient), flow.secrets);
+      if (flow.cutByRotation && h.payloadLength > 0 && !flow.countedAsCut) {
+        flow.countedAsCut = true;
+        stats.tlsSessionsCutByRotation++;
+      }
+    }
+    if (flow.tls != null && flow.isHeld()) {
+      if (h.payloadLength > 0) {
+        follow(flow, fromClient, p.data, h, now);
+      }
+      if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0 && flow.tls != null && flow.isHeld()) {
+        TlsStream.Side side = fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER;
+        long end = (h.tcpSeq + h.payloadLength) & 0xFFFFFFFFL;
+        if ((h.tcpFlags & PacketHeaders.RST) != 0) {
+          flow.tls.onReset(side, end);
+        } else {
+          flow.tls.onFin(side, end);
+        }
+        // an ended side may need no more secrets: the flow may be complete
+        applyDecisions(matcher.onRecords(flow.tls, now), now);
+      }
+    }
+    if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0) {
+      flow.closing = true;
+    }
+  }
+
+  /** A flow's first payload: a TLS client's handshake record starts it, or it is followed no further. */
+  private void classify(TcpFlow flow, boolean fromA, ByteBuffer data, PacketHeaders h, boolean loopback, long now) {
+    if (!flow.clientKnown) {
+      flow.clientIsA = fromA; // joined without the SYN: the first to speak is taken as the client
+      flow.clientKnown = true;
+    }
+    int at = h.payloadOffset;
+    boolean tlsHandshake = fromA == flow.clientIsA && data.get(at) == 0x16
+        && (h.payloadLength < 2 || data.get(at + 1) == 0x03);
+    if (!tlsHandshake) {
+      flow.state = TcpFlow.State.PLAIN;
+      return;
+    }
+    flow.tls = new TlsStream();
+    flow.onLoopback = loopback;
+    if (flow.synSeenA) {
+      flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, flow.synA);
+    }
+    if (flow.synSeenB) {
+      flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.SERVER : TlsStream.Side.CLIENT, flow.synB);
+    }
+    flow.state = TcpFlow.State.UNDECIDED;
+    flow.holdStartedNanos = now;
+    flowOfStream.put(flow.tls, flow);
+  }
+
+  /** Feeds a held TLS flow's segment to its stream, and acts on what the stream and the matcher learnt. */
+  private void follow(TcpFlow flow, boolean fromClient, ByteBuffer data, PacketHeaders h, long now) {
+    TlsStream tls = flow.tls;
+    boolean hadRandom = tls.clientRandom() != null;
+    boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, h.tcpSeq, data,
+        h.payloadOffset, h.payloadLength);
+    if (tls.state() == TlsStream.State.NOT_TLS) {
+      stats.flowsNotTls++;
+      stats.packetsNotTls += flow.held.size();
+      flow.state = TcpFlow.State.PLAIN;
+      forget(flow);
+      release(flow);
+      return;
+    }
+    if (tls.clientRandom() == null) {
+      return; // no whole ClientHello yet
+    }
+    // TLS, or MALFORMED/LOST after the ClientHello (maybe in the same segment): a TLS session whose
+    // records kept before the problem, and the other direction's, can still prove its secrets.
+    if (flow.state == TcpFlow.State.UNDECIDED) {
+      flow.state = TcpFlow.State.HELD;
+      flow.secrets = sink.newFlowSecrets();
+      stats.tlsFlows++;
+    }
+    if (!hadRandom) {
+      applyDecisions(matcher.onStream(tls), now); // may key secrets that came first (TLS 1.2, or socket tracing)
+    }
+    if (learnt && flow.isHeld()) {
+      applyDecisions(matcher.onRecords(tls, now), now);
+    }
+  }
+
+  private void hold(TcpFlow flow, HeldPacket packet) {
+    heldBytes += flow.hold(packet);
+    if (heldBytes > limits.holdBytes()) {
+      releaseForMemory(flow);
+    }
+  }
+
+  // ------------------------------------------------------------------ secrets
+
+  /** A secret a traced process derived: proven on the flows (now, or when their records come). */
+  void onSecret(TlsSecret secret, long now) {
+    stats.secretsReceived++;
+    if (secret.clientRandom() != null) {
+      stats.secretsWithRandom++;
+      sink.keyLogLine(new KeyLogLine(secret.label().keyLogLabel(), secret.clientRandom(), secret.secret()));
+    }
+    applyDecisions(matcher.onSecret(secret, now), now);
+  }
+
+  /** Acts on what the matcher decided: key log lines into the flows' DSBs, processes, releases. */
+  private void applyDecisions(List<SecretMatcher.Decision> decisions, long now) {
+    for (SecretMatcher.Decision d : decisions) {
+      TcpFlow flow = flowOfStream.get(d.stream());
+      if (d instanceof SecretMatcher.Keyed keyed) {
+        keyed(flow, keyed);
+      } else if (d instanceof SecretMatcher.KeyedAgain again) {
+        keyedAgain(flow, again);
+      } else if (d instanceof SecretMatcher.FullyKeyed) {
+        fullyKeyed(flow, now);
+      }
+    }
+  }
+
+  /** A proven secret: into the key log file and the flow's DSB; its process annotates the flow. */
+  private void keyed(TcpFlow flow, SecretMatcher.Keyed keyed) {
+    KeyLogLine line = new KeyLogLine(keyed.label().keyLogLabel(), keyed.clientRandom(), keyed.secret());
+    sink.keyLogLine(line);
+    if (flow == null) {
+      return;
+    }
+    if (flow.secrets == null) {
+      flow.secrets = sink.newFlowSecrets();
+    }
+    flow.secrets.add(line);
+    attribution.learn(processesOf(flow), keyed.source());
+  }
+
+  /** The same secret from another process (both ends on this host): once both are known, no need to wait. */
+  private void keyedAgain(TcpFlow flow, SecretMatcher.KeyedAgain again) {
+    if (flow == null) {
+      return;
+    }
+    attribution.learn(processesOf(flow), again.source());
+    if (flow.fullyKeyedNanos != 0 && flow.isHeld() && flow.processes.bothEndsKnown()) {
+      releaseKeyed(flow);
+    }
+  }
+
+  private void fullyKeyed(TcpFlow flow, long now) {
+    if (flow == null || !flow.isHeld()) {
+      return;
+    }
+    flow.fullyKeyedNanos = now;
+    if (!flow.onLoopback || processesOf(flow).bothEndsKnown()) {
+      releaseKeyed(flow);
+    } // else: released when the peer's copy of the secrets comes, or by releaseExpired after the grace
+  }
+
+  private static FlowProcesses processesOf(TcpFlow flow) {
+    if (flow.processes == null) {
+      flow.processes = new FlowProcesses();
+    }
+    return flow.processes;
+  }
+
+  // ------------------------------------------------------------------ releases
+
+  /** Writes a flow's held packets in their order (its DSB first, if it has secrets) and stops holding. */
+  private void release(TcpFlow flow) {
+    for (HeldPacket held : flow.held) {
+      sink.write(held.into(released), flow.sender(held.fromClient()), flow.secrets);
+    }
+    heldBytes -= flow.heldBytes;
+    flow.heldBytes = 0;
+    flow.held.clear();
+  }
+
+  private void releaseKeyed(TcpFlow flow) {
+    flow.state = TcpFlow.State.KEYED;
+    stats.tlsFlowsKeyed++;
+    release(flow);
+  }
+
+  /** The memory bound: the longest-held flows go first, counted. */
+  private void releaseForMemory(TcpFlow current) {
+    for (TcpFlow f : new ArrayList<>(flows.values())) {
+      if (heldBytes <= limits.holdBytes() * 3 / 4) {
+        break;
+      }
+      if (f.isHeld() && f != current) {
+        releaseNow(f, true);
+      }
+    }
+    if (heldBytes > limits.holdBytes()) {
+      releaseNow(current, true);
+    }
+  }
+
+  /** Stops holding a flow early (memory bound, table full, shutdown): keyed if its secrets are all in. */
+  private void releaseNow(TcpFlow flow, boolean memory) {
+    if (flow.fullyKeyedNanos != 0) {
+      releaseKeyed(flow);
+    } else {
+      releaseIncomplete(flow, memory);
+    }
+  }
+
+  /** A TLS flow whose secrets did not all come in time (or memory): written as it is, counted. */
+  private void releaseIncomplete(TcpFlow flow, boolean memory) {
+    int packets = flow.held.size();
+    if (flow.state == TcpFlow.State.HELD || flow.state == TcpFlow.State.UNDECIDED) {
+      if (memory) {
+        stats.flowsCutByMemory++;
+        stats.packetsCutByMemory += packets;
+      } else if (flow.state == TcpFlow.State.HELD) {
+        stats.flowsReleasedWithoutSecrets++;
+        stats.packetsReleasedWithoutSecrets += packets;
+      } else {
+        stats.flowsNotTls++; // began like TLS; its ClientHello never came whole
+        stats.packetsNotTls += packets;
+      }
+      flow.state = flow.state == TcpFlow.State.HELD ? TcpFlow.State.RELEASED : TcpFlow.State.PLAIN;
+    }
+    release(flow);
+  }
+
+  /** Every 10 ms or so: flows whose hold time ran out, or whose peer's grace ended, are written. */
+  void releaseExpired(long now) {
+    for (Iterator<TcpFlow> it = retired.iterator(); it.hasNext(); ) {
+      TcpFlow flow = it.next();
+      releaseIfDue(flow, now);
+      if (!flow.isHeld()) {
+        drop(flow);
+        it.remove();
+      }
+    }
+    if (heldBytes == 0) {
+      return; // nothing held: no deadline to meet
+    }
+    for (TcpFlow flow : new ArrayList<>(flows.values())) {
+      releaseIfDue(flow, now);
+    }
+  }
+
+  private void releaseIfDue(TcpFlow flow, long now) {
+    if (!flow.isHeld()) {
+      return;
+    }
+    if (flow.fullyKeyedNanos != 0 && now - flow.fullyKeyedNanos >= PEER_PROCESS_GRACE_NANOS) {
+      releaseKeyed(flow);
+    } else if (now - flow.holdStartedNanos >= limits.holdNanos()) {
+      releaseIncomplete(flow, false);
+    }
+  }
+
+  /** The capture stops: every held flow is written now (keyed if its secrets are all in). */
+  void releaseAll() {
+    for (TcpFlow flow : new ArrayList<>(flows.values())) {
+      if (flow.isHeld()) {
+        releaseNow(flow, false);
+      }
+    }
+    for (TcpFlow flow : retired) {
+      if (flow.isHeld()) {
+        releaseNow(flow, false);
+      }
+    }
+  }
+
+  /** A new file: the keyed sessions whose handshake is in an earlier one go on where they do not decrypt. */
+  void fileRotated() {
+    for (TcpFlow flow : flows.values()) {
+      if (flow.state == TcpFlow.State.KEYED) {
+        flow.cutByRotation = true;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ leaving the table
+
+  /** Once a second: the matcher's time to live, idle and closed connections. */
+  void everySecond(long now) {
+    matcher.expire(now);
+    for (Iterator<TcpFlow> it = flows.values().iterator(); it.hasNext(); ) {
+      TcpFlow flow = it.next();
+      long idle = now - flow.lastSeenNanos;
+      if (flow.isHeld() || idle < (flow.closing ? CLOSED_NANOS : IDLE_NANOS)) {
+        continue;
+      }
+      drop(flow);
+      it.remove();
+    }
+  }
+
+  /**
+   * Takes a connection out of the table for a new one on its 4-tuple. A held one waits outside for
+   * its secrets, which may still be on their way (the secret ring is drained every 10 ms, and a
+   * short-lived client can be done and gone by then).
+   */
+  private void retire(TcpFlow flow) {
+    flows.remove(flow.key);
+    if (flow.isHeld()) {
+      retired.add(flow);
+    } else {
+      drop(flow);
+    }
+  }
+
+  private void evictOldest() {
+    Iterator<TcpFlow> it = flows.values().iterator();
+    if (it.hasNext()) {
+      TcpFlow flow = it.next();
+      if (flow.isHeld()) {
+        releaseNow(flow, true);
+      }
+      forget(flow);
+      it.remove();
+    }
+  }
+
+  /** Forgets a connection that left the table: the matcher's stream and the key log. */
+  private void drop(TcpFlow flow) {
+    forget(flow);
+    if (flow.secrets != null) {
+      flow.secrets.release();
+    }
+  }
+
+  private void forget(TcpFlow flow) {
+    if (flow.tls != null) {
+      matcher.onStreamClosed(flow.tls);
+      flowOfStream.remove(flow.tls);
+    }
+  }
+
+  // ------------------------------------------------------------------ state, for the loop and tests
+
+  /** Bytes of packets held back now. */
+  long heldBytes() {
+    return heldBytes;
+  }
+
+  /** Connections in the table (retired ones not counted). */
+  int size() {
+    return flows.size();
+  }
+
+  SecretMatcher matcher() {
+    return matcher;
+  }
+}

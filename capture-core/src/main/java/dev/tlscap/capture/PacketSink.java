@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.pcapng.FlowSecrets;
+import dev.tlscap.pcapng.KeyLogLine;
+
+/**
+ * Where the {@link ConnectionTable} sends what it decided to keep: packets in the order they are
+ * to be written (each TLS flow's DSB before its packets, by its {@link FlowSecrets}), and proven
+ * secrets for the key log file. The capture's sink is the pcapng writer; tests record.
+ */
+interface PacketSink {
+  /**
+   * Writes {@code packet}, annotated with the process that sent it ({@code sender}, or null when
+   * unknown); when {@code secrets} has lines the current file lacks, their DSB goes first.
+   */
+  void write(CapturedPacket packet, FlowProcesses.Sender sender, FlowSecrets secrets);
+
+  /** A new, empty key log for one TLS flow. */
+  FlowSecrets newFlowSecrets();
+
+  /** A secret tied to its client random (proven, or delivered with it): for the key log file. */
+  void keyLogLine(KeyLogLine line);
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tlscap.capture.tls.RecordedTraffic;
+import dev.tlscap.capture.tls.SecretMatcher;
+import dev.tlscap.pcapng.DecryptionSecretsBlock;
+import dev.tlscap.pcapng.Direction;
+import dev.tlscap.pcapng.EnhancedPacketBlock;
+import dev.tlscap.pcapng.FlowSecrets;
+import dev.tlscap.pcapng.InterfaceDescription;
+import dev.tlscap.pcapng.KeyLogLine;
+import dev.tlscap.pcapng.PcapngBlock;
+import dev.tlscap.pcapng.PcapngReader;
+import dev.tlscap.pcapng.PcapngWriter;
+import dev.tlscap.secrets.TlsSecret;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The connection table without root: recorded connections (the TLS fixtures of the tls package)
+ * played in as captured packets, their secrets as a traced process delivers them, and the pcapng
+ * the table's sink wrote read back. Checks hold-back, the DSB-before-packets order, every way a
+ * flow leaves hold-back and that every packet is written exactly once.
+ */
+class ConnectionTableTest {
+  private static final long MS = 1_000_000L;
+  private static final long HOLD = 2_000 * MS;
+
+  /** Plays a fixture through a table whose sink is a real pcapng writer in memory. */
+  static final class Run {
+    final RecordedTraffic traffic;
+    final CaptureStats stats = new CaptureStats();
+    final ByteArrayOutputStream file = new ByteArrayOutputStream();
+    final PcapngWriter writer;
+    final List<KeyLogLine> keyLogLines = new ArrayList<>();
+    final ConnectionTable table;
+    final boolean loopback;
+    long now = 1_000 * MS;
+    int fed;
+
+    Run(String fixture, long holdBytes, boolean loopback) {
+      this.traffic = RecordedTraffic.load(fixture);
+      this.loopback = loopback;
+      try {
+        writer = PcapngWriter.builder().open(file);
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      writer.addInterface(new InterfaceDescription("lo", null, traffic.linkType, 262144, null, null));
+      PacketSink sink = new PacketSink() {
+        @Override
+        public void write(CapturedPacket p, FlowProcesses.Sender sender, FlowSecrets secrets) {
+          if (writer.writePacket(p.interfaceId, p.timestampNanos, p.data, p.offset, p.capturedLength,
+              p.originalLength, p.direction, sender != null ? sender.process() : null,
+              sender != null ? sender.tid() : 0, secrets)) {
+            stats.packetsWritten++;
+          }
+        }
+
+        @Override
+        public FlowSecrets newFlowSecrets() {
+          return writer.newFlowSecrets();
+        }
+
+        @Override
+        public void keyLogLine(KeyLogLine line) {
+          keyLogLines.add(line);
+        }
+      };
+      table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(HOLD, holdBytes, Long.MAX_VALUE),
+          new SecretMatcher());
+    }
+
+    Run(String fixture) {
+      this(fixture, 64L << 20, false);
+    }
+
+    Run packets() {
+      CapturedPacket view = new CapturedPacket();
+      for (RecordedTraffic.Segment s : traffic.segments) {
+        now += MS;
+        view.set(0, s.timestampNanos(), ByteBuffer.wrap(s.frame()).asReadOnlyBuffer(), 0, s.frame().length,
+            s.originalLength(), s.side() == dev.tlscap.capture.tls.TlsStream.Side.CLIENT ? Direction.OUTBOUND
+                : Direction.INBOUND);
+        table.onPacket(view, traffic.linkType, loopback, now);
+        fed++;
+      }
+      return this;
+    }
+
+    Run secrets(List<TlsSecret> secrets) {
+      for (TlsSecret s : secrets) {
+        now += MS;
+        table.onSecret(s, now);
+      }
+      return this;
+    }
+
+    /** Every connection's secrets as curl (pid 1) derives them, without client random. */
+    Run clientSecrets() {
+      for (String random : traffic.randoms()) {
+        secrets(RecordedTraffic.events(lines(random), RecordedTraffic.CLIENT_ORDER, 1, 1, false));
+      }
+      return this;
+    }
+
+    /** The recorded segment whose frame {@code written} holds. */
+    RecordedTraffic.Segment segmentOf(EnhancedPacketBlock written) {
+      return segmentOf(written.data());
+    }
+
+    RecordedTraffic.Segment segmentOf(byte[] frame) {
+      for (RecordedTraffic.Segment s : traffic.segments) {
+        if (java.util.Arrays.equals(s.frame(), frame)) {
+          return s;
+        }
+      }
+      throw new AssertionError("a packet that is not in the fixture");
+    }
+
+    List<String> lines(String random) {
+      return traffic.keyLog.stream().filter(l -> RecordedTraffic.randomHex(l).equals(random)).toList();
+    }
+
+    /** The blocks written so far (the writer flushed, still open). */
+    List<PcapngBlock> blocksSoFar() {
+      writer.flush();
+      return read();
+    }
+
+    List<PcapngBlock> blocks() {
+      writer.close();
+      return read();
+    }
+
+    private List<PcapngBlock> read() {
+      try (PcapngReader reader = new PcapngReader(new ByteArrayInputStream(file.toByteArray()))) {
+        return reader.readAll();
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    }
+  }
+
+  private static List<EnhancedPacketBlock> packets(List<PcapngBlock> blocks) {
+    return blocks.stream().filter(b -> b instanceof EnhancedPacketBlock).map(b -> (EnhancedPacketBlock) b).toList();
+  }
+
+  /** Key log lines in DSBs before the first packet with payload after a ClientHello, in file order. */
+  private static Set<String> dsbLines(List<PcapngBlock> blocks) {
+    Set<String> lines = new TreeSet<>();
+    for (PcapngBlock b : blocks) {
+      if (b instanceof DecryptionSecretsBlock d) {
+        lines.addAll(List.of(d.keyLog().split("\n")));
+      }
+    }
+    return lines;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"tls13-aes128-gcm", "tls13-chacha20", "tls13-hrr", "tls12"})
+  void tlsPacketsWaitForTheirSecretsAndFollowTheirDsb(String fixture) {
+    Run run = new Run(fixture).packets();
+    for (EnhancedPacketBlock written : packets(run.blocksSoFar())) {
+      assertEquals(0, run.segmentOf(written).payload().length, "nothing of a TLS flow is written before its secrets");
+    }
+    assertTrue(run.table.heldBytes() > 0);
+    run.clientSecrets();
+    assertEquals(0, run.table.heldBytes(), "every flow released once keyed");
+    List<PcapngBlock> blocks = run.blocks();
+    List<EnhancedPacketBlock> packets = packets(blocks);
+    assertEquals(run.fed, packets.size(), "every packet written exactly once");
+    assertEquals(new TreeSet<>(run.traffic.keyLog), dsbLines(blocks), "every key log line in a DSB");
+    int firstDsb = indexOf(blocks, DecryptionSecretsBlock.class);
+    int firstPayload = -1;
+    for (int i = 0; i < blocks.size() && firstPayload < 0; i++) {
+      if (blocks.get(i) instanceof EnhancedPacketBlock e && run.segmentOf(e).payload().length > 0) {
+        firstPayload = i;
+      }
+    }
+    assertTrue(firstDsb >= 0 && firstDsb < firstPayload, "the DSB precedes the flow's payload");
+    assertEquals(run.traffic.connections, run.stats.tlsFlows);
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    assertEquals(0, run.stats.packetsReleasedWithoutSecrets);
+    for (int c = 0; c < run.traffic.connections; c++) {
+      int connection = c;
+      List<byte[]> recorded = run.traffic.segments.stream().filter(g -> g.connection() == connection)
+          .map(RecordedTraffic.Segment::frame).toList();
+      List<byte[]> written = packets.stream().map(EnhancedPacketBlock::data)
+          .filter(d -> run.segmentOf(d).connection() == connection).toList();
+      assertEquals(recorded.size(), written.size());
+      for (int i = 0; i < recorded.size(); i++) {
+        assertArrayEquals(recorded.get(i), written.get(i), "connection " + c + ": packet " + i + " in capture order");
+      }
+    }
+  }
+
+  @Test
+  void secretsWithTheirClientRandomKeyAtOnceAndReachTheKeyLogFile() {
+    Run run = new Run("tls12");
+    for (String random : run.traffic.randoms()) {
+      run.secrets(RecordedTraffic.events(run.lines(random), RecordedTraffic.CLIENT_ORDER, 1, 1, true));
+    }
+    assertEquals(run.traffic.keyLog.size(), run.keyLogLines.size(), "lines with a random go to the key log file at once");
+    run.packets();
+    assertEquals(0, run.table.heldBytes());
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    assertEquals(new TreeSet<>(run.traffic.keyLog), dsbLines(run.blocks()));
+  }
+
+  @Test
+  void aFlowWithoutSecretsIsWrittenWhenItsHoldRunsOutAndCounted() {
+    Run run = new Run("tls13-aes128-gcm");
+    long start = run.now;
+    run.packets();
+    long held = run.table.heldBytes();
+    assertTrue(held > 0);
+    run.table.releaseExpired(start + HOLD - MS);
+    assertEquals(held, run.table.heldBytes(), "not before --hold");
+    run.table.releaseExpired(run.now + HOLD + MS);
+    assertEquals(0, run.table.heldBytes());
+    List<PcapngBlock> blocks = run.blocks();
+    assertEquals(run.fed, packets(blocks).size());
+    assertEquals(-1, indexOf(blocks, DecryptionSecretsBlock.class), "no secrets, no DSB");
+    assertEquals(run.traffic.connections, run.stats.flowsReleasedWithoutSecrets);
+    assertTrue(run.stats.packetsReleasedWithoutSecrets > 0);
+    assertEquals(0, run.stats.tlsFlowsKeyed);
+  }
+
+  @Test
+  void theMemoryBoundReleasesTheOldestFlowsAndCountsThem() {
+    Run run = new Run("tls13-aes128-gcm", 4_000, false).packets();
+    assertTrue(run.table.heldBytes() <= 4_000, "held bytes stay under --hold-memory: " + run.table.heldBytes());
+    assertTrue(run.stats.flowsCutByMemory > 0);
+    run.table.releaseAll();
+    assertEquals(run.fed, packets(run.blocks()).size(), "released early, still written once");
+  }
+
+  @Test
+  void stoppingWritesEveryHeldPacket() {
+    Run run = new Run("tls13-chacha20").packets();
+    run.table.releaseAll();
+    assertEquals(0, run.table.heldBytes());
+    assertEquals(run.fed, packets(run.blocks()).size());
+    assertEquals(run.traffic.connections, run.stats.flowsReleasedWithoutSecrets);
+  }
+
+  @Test
+  void onLoopbackBothEndsAnnotateThePacketsTheySent() {
+    Run run = new Run("tls13-aes128-gcm", 64L << 20, true).packets();
+    for (String random : run.traffic.randoms()) {
+      run.secrets(RecordedTraffic.events(run.lines(random), RecordedTraffic.CLIENT_ORDER, 1, 11, false));
+    }
+    assertTrue(run.table.heldBytes() > 0, "on lo a keyed flow waits for its peer's secrets (grace)");
+    for (String random : run.traffic.randoms()) {
+      run.secrets(RecordedTraffic.events(run.lines(random), RecordedTraffic.SERVER_ORDER, 2, 22, false));
+    }
+    assertEquals(0, run.table.heldBytes(), "both ends known: written at once");
+    Set<String> clientComments = new HashSet<>();
+    Set<String> serverComments = new HashSet<>();
+    List<PcapngBlock> blocks = run.blocks();
+    List<EnhancedPacketBlock> packets = packets(blocks);
+    for (int i = 0; i < packets.size(); i++) {
+      RecordedTraffic.Segment segment = run.segmentOf(packets.get(i));
+      if (segment.payload().length == 0 && packets.get(i).processId().isEmpty()) {
+        continue; // the handshake's SYNs and ACKs, written before the flow was known to be TLS
+      }
+      boolean fromClient = segment.side() == dev.tlscap.capture.tls.TlsStream.Side.CLIENT;
+      (fromClient ? clientComments : serverComments).addAll(packets.get(i).comments());
+      assertEquals(fromClient ? 1 : 2, packets.get(i).processId().orElse(-1), "packet " + i);
+    }
+    assertEquals(1, clientComments.size(), clientComments.toString());
+    assertTrue(clientComments.iterator().next().contains("curl"), clientComments.toString());
+    assertTrue(serverComments.iterator().next().contains("openssl"), serverComments.toString());
+  }
+
+  @Test
+  void onLoopbackOneKnownEndIsWrittenAfterTheGrace() {
+    Run run = new Run("tls13-aes128-gcm", 64L << 20, true).packets();
+    run.clientSecrets();
+    assertTrue(run.table.heldBytes() > 0);
+    run.table.releaseExpired(run.now + ConnectionTable.PEER_PROCESS_GRACE_NANOS + MS);
+    assertEquals(0, run.table.heldBytes());
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    for (EnhancedPacketBlock p : packets(run.blocks())) {
+      if (run.segmentOf(p).payload().length > 0) {
+        assertEquals(1, p.processId().orElse(-1), "the one known process annotates both directions");
+      }
+    }
+  }
+
+  @Test
+  void aConnectionThatIsNotTlsIsWrittenAtOnce() {
+    Run run = new Run("tls13-aes128-gcm");
+    // The fixture's first connection with its ClientHello's first byte changed: plain TCP.
+    CapturedPacket view = new CapturedPacket();
+    Set<Integer> changed = new HashSet<>();
+    for (RecordedTraffic.Segment s : run.traffic.segments) {
+      byte[] frame = s.frame().clone();
+      if (s.payload().length > 0 && s.side() == dev.tlscap.capture.tls.TlsStream.Side.CLIENT
+          && changed.add(s.connection())) {
+        frame[frame.length - s.payload().length] = 'G';
+      }
+      view.set(0, s.timestampNanos(), ByteBuffer.wrap(frame), 0, frame.length, s.originalLength(), Direction.OUTBOUND);
+      run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+      assertEquals(0, run.table.heldBytes(), "never held");
+    }
+    assertEquals(run.traffic.segments.size(), packets(run.blocks()).size());
+    assertEquals(0, run.stats.tlsFlows);
+  }
+
+  @Test
+  void aReusedPortStartsANewConnectionAndTheOldOneStillGetsItsSecrets() {
+    Run run = new Run("tls13-aes128-gcm").packets();
+    // The same SYN with another initial sequence number: a new connection on the same 4-tuple.
+    RecordedTraffic.Segment syn = run.traffic.segments.get(0);
+    byte[] frame = syn.frame().clone();
+    int tcp = 14 + ((frame[14] & 0x0F) * 4);
+    frame[tcp + 4] ^= 0x55;
+    CapturedPacket view = new CapturedPacket().set(0, 0, ByteBuffer.wrap(frame), 0, frame.length, frame.length,
+        Direction.OUTBOUND);
+    run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+    run.clientSecrets();
+    assertEquals(0, run.table.heldBytes(), "the retired flow was keyed and written");
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    assertEquals(run.fed + 1, packets(run.blocks()).size());
+  }
+
+  private static int indexOf(List<PcapngBlock> blocks, Class<?> type) {
+    for (int i = 0; i < blocks.size(); i++) {
+      if (type.isInstance(blocks.get(i))) {
+        return i;
+      }
+    }
+    return -1;
+  }
+}
