@@ -52,7 +52,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class CaptureLoop {
   /** How often the rings are drained without a wakeup (the secret ring never wakes anyone). */
   static final long DRAIN_MILLIS = 10;
-  static final int DRAIN_BATCH = 65_536;
+  /** Packets drained between two looks at the clock (for the secrets chores). */
+  static final int DRAIN_BATCH_BETWEEN_CHORES = 4_096;
 
   private final CaptureConfig config;
   private final PrintStream err;
@@ -77,6 +78,7 @@ final class CaptureLoop {
   private long startNanos;
   private long lastSecond;
   private long lastRescan;
+  private long lastSecretsDrain;
   private int librariesTraced;
   private String statusShown = "";
 
@@ -190,10 +192,10 @@ final class CaptureLoop {
     try {
       openSecrets();
       openPackets();
-      openWriter();
       if (config.keyLog() != null) {
-        keyLog = KeyLogFile.open(config.keyLog());
+        keyLog = KeyLogFile.open(config.keyLog()); // before the writer: a failure here leaves no capture file behind
       }
+      openWriter();
       long limit = config.packetCount() > 0 ? config.packetCount() : Long.MAX_VALUE;
       sink = new CaptureFileSink(writer, keyLog, stats, limit);
       table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(config.holdNanos(), config.holdBytes(), limit),
@@ -391,11 +393,12 @@ final class CaptureLoop {
     if (stopping.get()) {
       return;
     }
+    // Netty never runs a periodic task again once it threw: nothing may leave this method, an Error
+    // included (the capture stops with the error's line, its files completed).
     try {
       drainPackets();
-      drainSecrets();
+      secretsChores(System.nanoTime());
       long now = System.nanoTime();
-      table.releaseExpired(now);
       if (now - lastSecond >= 1_000_000_000L) {
         lastSecond = now;
         everySecond(now);
@@ -403,10 +406,17 @@ final class CaptureLoop {
       if (config.toStdout()) {
         writer.flush();
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
       err.println("tlscap: " + Tlscap.oneLine(e));
       requestStop("error: " + e);
     }
+  }
+
+  /** Drains the secret rings and writes the flows whose hold time ran out; at least every {@link #DRAIN_MILLIS}. */
+  private void secretsChores(long now) {
+    lastSecretsDrain = now;
+    drainSecrets();
+    table.releaseExpired(System.nanoTime());
   }
 
   private void everySecond(long now) {
@@ -438,11 +448,19 @@ final class CaptureLoop {
 
   private final dev.tlscap.tc.PacketHandler packetHandler = this::onPacket;
 
+  /**
+   * Drains the packet ring. Under overload the ring never empties: every {@link #DRAIN_MILLIS} the
+   * secrets are drained and hold deadlines checked in between, so a packet flood cannot starve them.
+   */
   private void drainPackets() {
     int n;
     do {
-      n = capture.drain(packetHandler, DRAIN_BATCH);
-    } while (n == DRAIN_BATCH && !stopping.get());
+      n = capture.drain(packetHandler, DRAIN_BATCH_BETWEEN_CHORES);
+      long now = System.nanoTime();
+      if (n == DRAIN_BATCH_BETWEEN_CHORES && now - lastSecretsDrain >= DRAIN_MILLIS * 1_000_000L) {
+        secretsChores(now);
+      }
+    } while (n == DRAIN_BATCH_BETWEEN_CHORES && !stopping.get());
     if (config.packetCount() > 0 && stats.packetsWritten >= config.packetCount()) {
       requestStop("-c");
     }
@@ -508,8 +526,13 @@ final class CaptureLoop {
   private void shutdown(String reason) {
     try {
       if (capture != null && table != null) {
+        // Detach first, so nothing more arrives; then everything the kernel handed over is drained
+        // and the counters read after add up (received = written + dropped).
+        capture.detach();
         drainSecrets();
-        drainPackets();
+        while (capture.drain(packetHandler, DRAIN_BATCH_BETWEEN_CHORES) > 0) {
+          // to empty
+        }
         drainSecrets();
         stats.secretsLost = secretCounters().lost();
         table.releaseAll();

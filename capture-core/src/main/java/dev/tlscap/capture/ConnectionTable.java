@@ -124,7 +124,7 @@ final class ConnectionTable {
       }
       if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0 && flow.tls != null && flow.isHeld()) {
         TlsStream.Side side = fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER;
-        long end = (h.tcpSeq + h.payloadLength) & 0xFFFFFFFFL;
+        long end = (payloadSequence(h) + h.payloadLength) & 0xFFFFFFFFL;
         if ((h.tcpFlags & PacketHeaders.RST) != 0) {
           flow.tls.onReset(side, end);
         } else {
@@ -169,8 +169,8 @@ final class ConnectionTable {
   private void follow(TcpFlow flow, boolean fromClient, ByteBuffer data, PacketHeaders h, long now) {
     TlsStream tls = flow.tls;
     boolean hadRandom = tls.clientRandom() != null;
-    boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, h.tcpSeq, data,
-        h.payloadOffset, h.payloadLength);
+    boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, payloadSequence(h),
+        data, h.payloadOffset, h.payloadLength);
     if (tls.state() == TlsStream.State.NOT_TLS) {
       stats.flowsNotTls++;
       stats.packetsNotTls += flow.held.size();
@@ -195,6 +195,14 @@ final class ConnectionTable {
     if (learnt && flow.isHeld()) {
       applyDecisions(matcher.onRecords(tls, now), now);
     }
+  }
+
+  /**
+   * The sequence number of the segment's first payload byte: a SYN takes one number, so data in a
+   * SYN (TCP Fast Open) starts one after the initial sequence number.
+   */
+  private static long payloadSequence(PacketHeaders h) {
+    return (h.tcpFlags & PacketHeaders.SYN) != 0 ? (h.tcpSeq + 1) & 0xFFFFFFFFL : h.tcpSeq;
   }
 
   private void hold(TcpFlow flow, HeldPacket packet) {
@@ -290,9 +298,11 @@ final class ConnectionTable {
     release(flow);
   }
 
-  /** The memory bound: the longest-held flows go first, counted. */
+  /** The memory bound: the longest-held flows go first (retired ones before all), counted. */
   private void releaseForMemory(TcpFlow current) {
-    for (TcpFlow f : new ArrayList<>(flows.values())) {
+    List<TcpFlow> oldestFirst = new ArrayList<>(retired);
+    oldestFirst.addAll(flows.values());
+    for (TcpFlow f : oldestFirst) {
       if (heldBytes <= limits.holdBytes() * 3 / 4) {
         break;
       }

@@ -339,6 +339,48 @@ class ConnectionTableTest {
     assertEquals(run.fed + 1, packets(run.blocks()).size());
   }
 
+  @Test
+  void dataInTheSynIsReadFromItsFirstByte() {
+    // TCP Fast Open: the ClientHello rides in the SYN; its first byte (0x16) has the ISN + 1.
+    Run run = new Run("tls13-aes128-gcm");
+    List<RecordedTraffic.Segment> segments = run.traffic.segments;
+    Set<Integer> merged = new HashSet<>();
+    List<byte[]> frames = new ArrayList<>();
+    for (RecordedTraffic.Segment s : segments) {
+      if (s.syn() && s.side() == dev.tlscap.capture.tls.TlsStream.Side.CLIENT) {
+        RecordedTraffic.Segment hello = segments.stream()
+            .filter(g -> g.connection() == s.connection() && g.side() == s.side() && g.payload().length > 0)
+            .findFirst().orElseThrow();
+        frames.add(withPayload(s.frame(), hello.payload()));
+        merged.add(segments.indexOf(hello));
+      } else if (!merged.contains(segments.indexOf(s))) {
+        frames.add(s.frame());
+      }
+    }
+    CapturedPacket view = new CapturedPacket();
+    for (byte[] frame : frames) {
+      view.set(0, 0, ByteBuffer.wrap(frame), 0, frame.length, frame.length, Direction.OUTBOUND);
+      run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+    }
+    run.clientSecrets();
+    assertEquals(run.traffic.connections, run.stats.tlsFlows, "the SYN's data was read as a ClientHello");
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    assertEquals(0, run.table.heldBytes());
+  }
+
+  /** An IPv4 or IPv6 TCP frame (Ethernet) with {@code payload} appended and the IP length fixed. */
+  private static byte[] withPayload(byte[] frame, byte[] payload) {
+    byte[] out = java.util.Arrays.copyOf(frame, frame.length + payload.length);
+    System.arraycopy(payload, 0, out, frame.length, payload.length);
+    ByteBuffer b = ByteBuffer.wrap(out);
+    if ((out[14] & 0xF0) == 0x40) {
+      b.putShort(16, (short) ((b.getShort(16) & 0xFFFF) + payload.length));
+    } else {
+      b.putShort(18, (short) ((b.getShort(18) & 0xFFFF) + payload.length));
+    }
+    return out;
+  }
+
   private static int indexOf(List<PcapngBlock> blocks, Class<?> type) {
     for (int i = 0; i < blocks.size(); i++) {
       if (type.isInstance(blocks.get(i))) {

@@ -88,6 +88,7 @@ public final class PacketCapture implements AutoCloseable {
   private PacketHandler handler;
   private long malformed;
   private boolean closed;
+  private boolean detached;
 
   /** One interface: its public description, its counter slot and, while it exists, its attachment. */
   private static final class Attached {
@@ -478,18 +479,16 @@ public final class PacketCapture implements AutoCloseable {
     }
   }
 
-  /** Detaches from every interface and frees the classifier. Idempotent. */
-  @Override
-  public void close() {
-    if (closed) {
+  /**
+   * Stops capturing: detaches from every interface and fixes their counters, but keeps the packet
+   * ring readable, so that what the kernel already handed over can still be drained and the
+   * counters then add up (received = delivered + dropped). Idempotent; {@link #close()} does it too.
+   */
+  public void detach() {
+    if (detached) {
       return;
     }
-    closed = true;
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException | IllegalArgumentException e) {
-      // shutting down already, or the hook was never added
-    }
+    detached = true;
     for (Attached a : snapshot()) {
       if (a.attachment != null) {
         synchronized (attached) {
@@ -503,6 +502,21 @@ public final class PacketCapture implements AutoCloseable {
         a.attachment = null;
       }
     }
+  }
+
+  /** Detaches from every interface and frees the classifier and its ring. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException | IllegalArgumentException e) {
+      // shutting down already, or the hook was never added
+    }
+    detach();
     object.close();
   }
 
