@@ -199,7 +199,7 @@ final class CaptureLoop {
       long limit = config.packetCount() > 0 ? config.packetCount() : Long.MAX_VALUE;
       sink = new CaptureFileSink(writer, keyLog, stats, limit);
       table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(config.holdNanos(), config.holdBytes(), limit),
-          new SecretMatcher());
+          new SecretMatcher(matcherTtlNanos(config.holdNanos()), SecretMatcher.DEFAULT_MAX_CANDIDATES));
     } catch (RuntimeException e) {
       closeAll();
       throw e;
@@ -222,6 +222,14 @@ final class CaptureLoop {
         + (librariesTraced == 1 ? " library" : " libraries")
         + (config.filter().expression().isEmpty() ? "" : "; filter '" + config.filter().expression() + "'"));
     return null;
+  }
+
+  /**
+   * Secrets wait for their connection at least as long as a connection's packets wait for them
+   * ({@code --hold}, up to an hour), and never less than the matcher's default.
+   */
+  static long matcherTtlNanos(long holdNanos) {
+    return Math.max(SecretMatcher.DEFAULT_TTL_NANOS, holdNanos + 1_000_000_000L);
   }
 
   private void openSecrets() {

@@ -10,6 +10,10 @@ final class CaptureStats {
   long packetsWritten;
   long tlsFlows;
   long tlsFlowsKeyed;
+  /** Of those, keyed after they were released without all their secrets (a quiet connection that spoke again). */
+  long tlsFlowsKeyedLate;
+  /** Times a quiet TLS connection's packets were held again, waiting for a secret it most likely has. */
+  long tlsFlowsHeldAgain;
   long flowsReleasedWithoutSecrets;
   long packetsReleasedWithoutSecrets;
   long flowsCutByMemory;
@@ -36,6 +40,9 @@ final class CaptureStats {
   String tlsSummary() {
     StringBuilder s = new StringBuilder();
     s.append(tlsFlows).append(" TLS sessions, ").append(tlsFlowsKeyed).append(" with secrets");
+    if (tlsFlowsKeyedLate > 0) {
+      s.append(" (").append(tlsFlowsKeyedLate).append(" keyed when they spoke again after a quiet spell)");
+    }
     if (packetsReleasedWithoutSecrets > 0) {
       s.append("; ").append(packetsReleasedWithoutSecrets).append(" packets of ").append(flowsReleasedWithoutSecrets)
           .append(" TLS sessions released without all their secrets");

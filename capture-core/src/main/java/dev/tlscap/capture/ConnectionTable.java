@@ -61,6 +61,8 @@ final class ConnectionTable {
   /** Held connections whose 4-tuple a new connection took ({@link #retire}): they wait outside the table. */
   private final List<TcpFlow> retired = new ArrayList<>();
   private long heldBytes;
+  /** Bytes the TLS parsers of the flows hold (records kept for trial decryption, reassembly); bounded with the held packets. */
+  private long parserBytes;
 
   ConnectionTable(PacketSink sink, CaptureStats stats, Limits limits, SecretMatcher matcher) {
     this.sink = sink;
@@ -109,6 +111,9 @@ final class ConnectionTable {
       classify(flow, fromA, p.data, h, loopback, now);
     }
     boolean fromClient = fromA == flow.clientIsA;
+    if (flow.followLate && h.payloadLength > 0 && flow.state == TcpFlow.State.RELEASED) {
+      holdAgain(flow, now);
+    }
     if (flow.isHeld()) {
       hold(flow, p.copy(fromClient));
     } else {
@@ -118,7 +123,7 @@ final class ConnectionTable {
         stats.tlsSessionsCutByRotation++;
       }
     }
-    if (flow.tls != null && flow.isHeld()) {
+    if (flow.tls != null && (flow.isHeld() || flow.followLate)) {
       if (h.payloadLength > 0) {
         follow(flow, fromClient, p.data, h, now);
       }
@@ -137,6 +142,17 @@ final class ConnectionTable {
     if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0) {
       flow.closing = true;
     }
+  }
+
+  /**
+   * A quiet TLS connection speaks again while its stream holds secrets that most likely are its own:
+   * its packets wait again (at most {@code --hold}) so that, once a secret is proven on this
+   * record, its DSB goes before the record.
+   */
+  private void holdAgain(TcpFlow flow, long now) {
+    flow.state = TcpFlow.State.HELD;
+    flow.holdStartedNanos = now;
+    stats.tlsFlowsHeldAgain++;
   }
 
   /** A flow's first payload: a TLS client's handshake record starts it, or it is followed no further. */
@@ -171,6 +187,7 @@ final class ConnectionTable {
     boolean hadRandom = tls.clientRandom() != null;
     boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, payloadSequence(h),
         data, h.payloadOffset, h.payloadLength);
+    countParser(flow);
     if (tls.state() == TlsStream.State.NOT_TLS) {
       stats.flowsNotTls++;
       stats.packetsNotTls += flow.held.size();
@@ -207,9 +224,16 @@ final class ConnectionTable {
 
   private void hold(TcpFlow flow, HeldPacket packet) {
     heldBytes += flow.hold(packet);
-    if (heldBytes > limits.holdBytes()) {
+    if (heldBytes + parserBytes > limits.holdBytes()) {
       releaseForMemory(flow);
     }
+  }
+
+  /** Counts what the flow's TLS parser holds now against the memory bound. */
+  private void countParser(TcpFlow flow) {
+    long now = flow.tls != null ? flow.tls.memoryBytes() : 0;
+    parserBytes += now - flow.parserBytes;
+    flow.parserBytes = now;
   }
 
   // ------------------------------------------------------------------ secrets
@@ -294,25 +318,55 @@ final class ConnectionTable {
 
   private void releaseKeyed(TcpFlow flow) {
     flow.state = TcpFlow.State.KEYED;
+    flow.followLate = false;
     stats.tlsFlowsKeyed++;
+    if (flow.releasedIncomplete) { // keyed late: no longer a session without secrets
+      flow.releasedIncomplete = false;
+      stats.tlsFlowsKeyedLate++;
+      stats.flowsReleasedWithoutSecrets--;
+      stats.packetsReleasedWithoutSecrets -= flow.packetsReleasedIncomplete;
+    }
     release(flow);
+    countParser(flow); // a fully keyed stream dropped the records it kept
   }
 
-  /** The memory bound: the longest-held flows go first (retired ones before all), counted. */
+  /**
+   * The memory bound (held packets and the TLS parsers together): the longest-held flows go first
+   * (retired ones before all), counted; a flow released for memory is followed no further, so its
+   * parser's memory goes too.
+   */
   private void releaseForMemory(TcpFlow current) {
     List<TcpFlow> oldestFirst = new ArrayList<>(retired);
     oldestFirst.addAll(flows.values());
+    long target = limits.holdBytes() * 3 / 4;
     for (TcpFlow f : oldestFirst) {
-      if (heldBytes <= limits.holdBytes() * 3 / 4) {
+      if (heldBytes + parserBytes <= target) {
         break;
       }
-      if (f.isHeld() && f != current) {
+      if (f == current) {
+        continue;
+      }
+      if (f.isHeld()) {
         releaseNow(f, true);
       }
+      if (!f.isHeld() && f.tls != null && f.state != TcpFlow.State.KEYED) {
+        stopFollowing(f);
+      }
     }
-    if (heldBytes > limits.holdBytes()) {
+    if (heldBytes + parserBytes > limits.holdBytes()) {
       releaseNow(current, true);
+      if (current.tls != null && current.state != TcpFlow.State.KEYED) {
+        stopFollowing(current);
+      }
     }
+  }
+
+  /** Follows a TLS flow no further: its stream leaves the matcher and its parser's memory is freed. */
+  private void stopFollowing(TcpFlow flow) {
+    forget(flow);
+    flow.tls = null;
+    flow.followLate = false;
+    countParser(flow);
   }
 
   /** Stops holding a flow early (memory bound, table full, shutdown): keyed if its secrets are all in. */
@@ -332,7 +386,11 @@ final class ConnectionTable {
         stats.flowsCutByMemory++;
         stats.packetsCutByMemory += packets;
       } else if (flow.state == TcpFlow.State.HELD) {
-        stats.flowsReleasedWithoutSecrets++;
+        if (!flow.releasedIncomplete) {
+          flow.releasedIncomplete = true;
+          stats.flowsReleasedWithoutSecrets++;
+        }
+        flow.packetsReleasedIncomplete += packets;
         stats.packetsReleasedWithoutSecrets += packets;
       } else {
         stats.flowsNotTls++; // began like TLS; its ClientHello never came whole
@@ -341,6 +399,9 @@ final class ConnectionTable {
       flow.state = flow.state == TcpFlow.State.HELD ? TcpFlow.State.RELEASED : TcpFlow.State.PLAIN;
     }
     release(flow);
+    flow.releasedNanos = flow.lastSeenNanos;
+    // quiet after its handshake, with secrets that most likely are its own: followed on
+    flow.followLate = flow.state == TcpFlow.State.RELEASED && flow.tls != null && matcher.hasLikelySecrets(flow.tls);
   }
 
   /** Every 10 ms or so: flows whose hold time ran out, or whose peer's grace ended, are written. */
@@ -397,11 +458,19 @@ final class ConnectionTable {
 
   // ------------------------------------------------------------------ leaving the table
 
-  /** Once a second: the matcher's time to live, idle and closed connections. */
+  /**
+   * Once a second: the matcher's time to live; flows released without their secrets and followed
+   * no further lose their parser when the matcher would no longer key them; idle and closed
+   * connections leave.
+   */
   void everySecond(long now) {
     matcher.expire(now);
     for (Iterator<TcpFlow> it = flows.values().iterator(); it.hasNext(); ) {
       TcpFlow flow = it.next();
+      if (flow.tls != null && flow.state == TcpFlow.State.RELEASED && !flow.followLate
+          && now - flow.releasedNanos > matcher.ttlNanos()) {
+        stopFollowing(flow);
+      }
       long idle = now - flow.lastSeenNanos;
       if (flow.isHeld() || idle < (flow.closing ? CLOSED_NANOS : IDLE_NANOS)) {
         continue;
@@ -450,6 +519,8 @@ final class ConnectionTable {
       matcher.onStreamClosed(flow.tls);
       flowOfStream.remove(flow.tls);
     }
+    parserBytes -= flow.parserBytes;
+    flow.parserBytes = 0;
   }
 
   // ------------------------------------------------------------------ state, for the loop and tests
@@ -457,6 +528,11 @@ final class ConnectionTable {
   /** Bytes of packets held back now. */
   long heldBytes() {
     return heldBytes;
+  }
+
+  /** Bytes the TLS parsers hold now. */
+  long parserBytes() {
+    return parserBytes;
   }
 
   /** Connections in the table (retired ones not counted). */

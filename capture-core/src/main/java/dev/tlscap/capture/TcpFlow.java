@@ -52,6 +52,18 @@ final class TcpFlow {
    */
   boolean cutByRotation;
   boolean countedAsCut;
+  /**
+   * Released without all its secrets, but its stream holds secrets that most likely are its own
+   * (a quiet connection after its handshake): still followed, and held again when it speaks.
+   */
+  boolean followLate;
+  /** It was released without all its secrets once, with this many packets (counted then). */
+  boolean releasedIncomplete;
+  int packetsReleasedIncomplete;
+  /** Bytes its TLS stream's parser holds, as last counted by the table. */
+  long parserBytes;
+  /** When it was last released without all its secrets (0: never). */
+  long releasedNanos;
   /** When every secret the flow needs was keyed (0: not yet). */
   long fullyKeyedNanos;
   /** The processes at its ends, from its secrets (TLS flows only). */

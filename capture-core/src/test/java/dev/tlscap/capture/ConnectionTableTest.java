@@ -368,6 +368,102 @@ class ConnectionTableTest {
     assertEquals(0, run.table.heldBytes());
   }
 
+  @Test
+  void aQuietConnectionIsKeyedWhenItSpeaksAgainAndItsDsbPrecedesThatRecord() {
+    // A TLS 1.3 client quiet after its Finished for longer than --hold and the matcher's time to
+    // live (an interactive s_client, a pooled connection): its traffic secret came with the others
+    // but no record proved it. When it speaks, its packets wait again, the secret is proven on the
+    // new record, and its DSB goes before that record.
+    Run run = new Run("tls13-aes128-gcm");
+    List<RecordedTraffic.Segment> connection = run.traffic.segments.stream().filter(g -> g.connection() == 0).toList();
+    List<RecordedTraffic.Segment> clientPayload = connection.stream()
+        .filter(g -> g.side() == dev.tlscap.capture.tls.TlsStream.Side.CLIENT && g.payload().length > 0).toList();
+    RecordedTraffic.Segment request = clientPayload.get(2); // ClientHello, ChangeCipherSpec + Finished, then the request
+    int cut = connection.indexOf(request);
+    CapturedPacket view = new CapturedPacket();
+    for (RecordedTraffic.Segment g : connection.subList(0, cut)) {
+      view.set(0, g.timestampNanos(), ByteBuffer.wrap(g.frame()), 0, g.frame().length, g.originalLength(),
+          Direction.OUTBOUND);
+      run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+    }
+    String random = run.traffic.randoms().get(0);
+    run.secrets(RecordedTraffic.events(run.lines(random), RecordedTraffic.CLIENT_ORDER, 1, 1, false));
+    run.table.releaseExpired(run.now += HOLD + MS);
+    assertEquals(1, run.stats.flowsReleasedWithoutSecrets, "released at --hold without its client traffic secret");
+    run.now += 2 * SecretMatcher.DEFAULT_TTL_NANOS;
+    run.table.everySecond(run.now);
+    // the two traffic secrets and the exporter: no record of the quiet connection proved them yet
+    assertEquals(3, run.table.matcher().counters().unmatched(), "the secrets left the pool by their time to live");
+    for (RecordedTraffic.Segment g : connection.subList(cut, connection.size())) {
+      view.set(0, g.timestampNanos(), ByteBuffer.wrap(g.frame()), 0, g.frame().length, g.originalLength(),
+          Direction.OUTBOUND);
+      run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+    }
+    assertEquals(0, run.table.heldBytes());
+    assertEquals(1, run.stats.tlsFlowsKeyed);
+    assertEquals(1, run.stats.tlsFlowsKeyedLate);
+    assertEquals(0, run.stats.flowsReleasedWithoutSecrets, "keyed after all: not a session without secrets");
+    assertEquals(0, run.table.matcher().counters().unmatched());
+    List<PcapngBlock> blocks = run.blocks();
+    int dsb = -1;
+    int requestAt = -1;
+    for (int i = 0; i < blocks.size(); i++) {
+      if (blocks.get(i) instanceof DecryptionSecretsBlock d && d.keyLog().contains("CLIENT_TRAFFIC_SECRET_0")) {
+        dsb = i;
+      }
+      if (blocks.get(i) instanceof EnhancedPacketBlock e && java.util.Arrays.equals(e.data(), request.frame())) {
+        requestAt = i;
+      }
+    }
+    assertTrue(dsb >= 0 && dsb < requestAt, "the late secret's DSB (" + dsb + ") before the record it opens ("
+        + requestAt + ")");
+    assertEquals(connection.size(), packets(blocks).size());
+  }
+
+  @Test
+  void hostileFlowsCannotGrowTheParsersPastTheMemoryBound() {
+    // Many connections that send a SYN, the start of a ClientHello and segments far ahead of it: the
+    // TLS parsers keep the out-of-order bytes; held packets and parser memory stay under
+    // --hold-memory together, the releases are counted, and every packet is written once.
+    long bound = 1 << 20;
+    Run run = new Run("tls13-aes128-gcm", bound, false);
+    byte[] hello = run.traffic.segments.stream().filter(g -> g.payload().length > 0).findFirst().orElseThrow().payload();
+    byte[] start = java.util.Arrays.copyOf(hello, 60);
+    CapturedPacket view = new CapturedPacket();
+    int fed = 0;
+    for (int port = 10_000; port < 10_400; port++) {
+      List<byte[]> frames = new ArrayList<>();
+      frames.add(tcpFrame(port, 443, 1000, 0x02, new byte[0]));
+      frames.add(tcpFrame(port, 443, 1001, 0x18, start));
+      for (int k = 0; k < 40; k++) {
+        frames.add(tcpFrame(port, 443, 1001 + 4000 + k * 1400, 0x18, new byte[1400]));
+      }
+      for (byte[] f : frames) {
+        view.set(0, 0, ByteBuffer.wrap(f), 0, f.length, f.length, Direction.INBOUND);
+        run.table.onPacket(view, 1, false, run.now += MS / 10);
+        fed++;
+        assertTrue(run.table.heldBytes() + run.table.parserBytes() <= bound,
+            "held " + run.table.heldBytes() + " + parsers " + run.table.parserBytes() + " > " + bound);
+      }
+    }
+    assertTrue(run.stats.flowsCutByMemory > 0, "the releases are counted");
+    run.table.releaseAll();
+    assertEquals(fed, packets(run.blocks()).size(), "every packet written once");
+  }
+
+  /** An Ethernet + IPv4 + TCP frame from 10.0.0.1:{@code from} to 10.0.0.2:{@code to}. */
+  private static byte[] tcpFrame(int from, int to, long seq, int flags, byte[] payload) {
+    ByteBuffer b = ByteBuffer.allocate(14 + 20 + 20 + payload.length);
+    b.position(12);
+    b.putShort((short) 0x0800);
+    b.put((byte) 0x45).put((byte) 0).putShort((short) (40 + payload.length)).putInt(0).put((byte) 64).put((byte) 6)
+        .putShort((short) 0).put(new byte[] {10, 0, 0, 1}).put(new byte[] {10, 0, 0, 2});
+    b.putShort((short) from).putShort((short) to).putInt((int) seq).putInt(0).put((byte) 0x50).put((byte) flags)
+        .putShort((short) 65535).putShort((short) 0).putShort((short) 0);
+    b.put(payload);
+    return b.array();
+  }
+
   /** An IPv4 or IPv6 TCP frame (Ethernet) with {@code payload} appended and the IP length fixed. */
   private static byte[] withPayload(byte[] frame, byte[] payload) {
     byte[] out = java.util.Arrays.copyOf(frame, frame.length + payload.length);

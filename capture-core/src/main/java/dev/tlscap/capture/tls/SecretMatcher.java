@@ -88,9 +88,11 @@ public final class SecretMatcher {
    * @param trialDecryptions records opened (attempted) to prove secrets
    * @param streamsFullyKeyed streams that got every secret they need
    * @param streamsGivenUp streams tried no more because they stayed incomplete past the time to live
+   * @param keyedLate secrets keyed after their time to live, kept by a quiet connection they most
+   *     likely belonged to (and proven on its later records)
    */
   public record Counters(long keyedByRandom, long keyedByTrial, long keyedByThread, long keyedAgain, long unmatched,
-      long droppedByCap, long trialDecryptions, long streamsFullyKeyed, long streamsGivenUp) {}
+      long droppedByCap, long trialDecryptions, long streamsFullyKeyed, long streamsGivenUp, long keyedLate) {}
 
   /** How long a secret waits for its connection, and a connection for its secrets. */
   public static final long DEFAULT_TTL_NANOS = 10_000_000_000L;
@@ -139,6 +141,7 @@ public final class SecretMatcher {
   private long trialDecryptions;
   private long streamsFullyKeyed;
   private long streamsGivenUp;
+  private long keyedLate;
 
   /** A matcher with the default time to live (10 s) and candidate cap (10 000). */
   public SecretMatcher() {
@@ -211,6 +214,66 @@ public final class SecretMatcher {
     addToPool(c);
     addPrimary(c);
     tryOnStreams(c, thread);
+    if (c.keyedTo == null) {
+      noteLikely(c, thread);
+    }
+  }
+
+  /** How many secrets a stream keeps that its thread derived after keying it (see {@link #noteLikely}). */
+  static final int MAX_LIKELY = 4;
+
+  /**
+   * A secret that no record proves yet, from a thread whose previous secret was keyed to a stream
+   * that still misses this label: most likely that stream's (a TLS 1.3 client derives its traffic
+   * secret right after its handshake secret, then may stay quiet for minutes). The stream keeps it
+   * past the time to live, until its connection ends, and tries it on its later records
+   * ({@link #hasLikelySecrets}); a few per stream, so cost and memory stay bounded.
+   */
+  private void noteLikely(Candidate c, ThreadState thread) {
+    TlsStream s = thread.lastStream;
+    StreamEntry e = s != null ? s.matcherEntry : null;
+    if (e == null || e.closed || s.fullyKeyed() || s.keyedSecret(c.label) != null
+        || c.label == TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET || c.label == TlsLabel.CLIENT_RANDOM) {
+      return;
+    }
+    if (e.likely == null) {
+      e.likely = new ArrayList<>(2);
+    }
+    if (e.likely.size() < MAX_LIKELY) {
+      e.likely.add(c);
+    }
+  }
+
+  /**
+   * Whether {@code stream} holds secrets that most likely are its own but that no record proved
+   * yet (its connection went quiet after the handshake): the caller should go on following it.
+   */
+  public boolean hasLikelySecrets(TlsStream stream) {
+    StreamEntry e = stream == null ? null : stream.matcherEntry;
+    if (e == null || e.closed || e.likely == null) {
+      return false;
+    }
+    e.likely.removeIf(c -> c.keyedTo != null || stream.keyedSecret(c.label) != null);
+    return !e.likely.isEmpty();
+  }
+
+  /** Tries the stream's likely secrets on its records not tried with them yet. */
+  private void tryLikely(StreamEntry entry) {
+    TlsStream stream = entry.stream;
+    for (Candidate c : List.copyOf(entry.likely)) {
+      if (entry.closed) {
+        return;
+      }
+      TlsStream.Side side = TlsStream.sideOf(c.label);
+      int from = side == null ? 0 : entry.likelyTried[side.ordinal()];
+      if (c.keyedTo == null && stream.keyedSecret(c.label) == null) {
+        tryOn(c, entry, from);
+      }
+    }
+    for (TlsStream.Side side : TlsStream.Side.values()) {
+      entry.likelyTried[side.ordinal()] = stream.recordsReady(side);
+    }
+    entry.likely.removeIf(c -> c.keyedTo != null || stream.keyedSecret(c.label) != null);
   }
 
   /**
@@ -303,6 +366,9 @@ public final class SecretMatcher {
       entry.addedNanos = nowNanos;
     }
     checkFullyKeyed(entry);
+    if (entry.likely != null && !entry.likely.isEmpty() && stream.negotiated()) {
+      tryLikely(entry);
+    }
     if (!entry.inTrialList || !stream.negotiated()) {
       return;
     }
@@ -389,6 +455,7 @@ public final class SecretMatcher {
     while (oldest != null && oldest.arrivedNanos - limit < 0) {
       Candidate c = oldest;
       removeFromPool(c);
+      c.expired = true; // a stream may still hold it as likely, and key it later
       unmatched++;
     }
     while (!waitingOrder.isEmpty() && waitingOrder.peekFirst().arrivedNanos - limit < 0) {
@@ -424,7 +491,12 @@ public final class SecretMatcher {
 
   public Counters counters() {
     return new Counters(keyedByRandom, keyedByTrial, keyedByThread, keyedAgain, unmatched, droppedByCap,
-        trialDecryptions, streamsFullyKeyed, streamsGivenUp);
+        trialDecryptions, streamsFullyKeyed, streamsGivenUp, keyedLate);
+  }
+
+  /** How long a secret waits for its connection, and a connection for its secrets. */
+  public long ttlNanos() {
+    return ttlNanos;
   }
 
   /** Secrets waiting for their connection (candidates and secrets with a random no stream has). */
@@ -440,6 +512,9 @@ public final class SecretMatcher {
         .append(" exporter by thread");
     if (keyedAgain > 0) {
       s.append(", ").append(keyedAgain).append(" from a second process");
+    }
+    if (keyedLate > 0) {
+      s.append(", ").append(keyedLate).append(" late (a quiet connection's first records after the handshake)");
     }
     s.append("; ").append(unmatched).append(" unmatched");
     if (droppedByCap > 0) {
@@ -552,6 +627,11 @@ public final class SecretMatcher {
 
   private void matched(Candidate c, TlsStream stream) {
     removeFromPool(c);
+    if (c.expired) {
+      c.expired = false;
+      unmatched--; // counted when it left the pool; a stream kept it (likely) and proved it after all
+      keyedLate++;
+    }
     c.keyedTo = stream;
     ThreadState thread = threads.get(c.thread);
     if (thread != null) {
@@ -581,10 +661,15 @@ public final class SecretMatcher {
   }
 
   private void keyExporter(Candidate exporter, TlsStream stream) {
-    if (!exporter.pooled) {
+    if (!exporter.pooled && !exporter.expired) {
       return;
     }
     removeFromPool(exporter);
+    if (exporter.expired) { // its SERVER_TRAFFIC_SECRET_0 was proven late: it goes with it
+      exporter.expired = false;
+      unmatched--;
+      keyedLate++;
+    }
     exporter.keyedTo = stream;
     key(stream, exporter.label, exporter.secret.bytes, exporter.event, How.THREAD);
   }
@@ -763,6 +848,10 @@ public final class SecretMatcher {
     final List<KeyedLine> lines = new ArrayList<>(5);
     boolean closed;
     boolean fullyKeyedNotified;
+    /** Secrets its threads derived after keying it, that no record proved yet (see noteLikely). */
+    List<Candidate> likely;
+    /** Per side, the records the likely secrets were tried on. */
+    final int[] likelyTried = new int[2];
     boolean inTrialList;
     StreamEntry newer;
     StreamEntry older;
@@ -789,6 +878,8 @@ public final class SecretMatcher {
     Candidate olderOfLabel;
     boolean pooled;
     boolean primary;
+    /** It left the pool by its time to live (counted unmatched). */
+    boolean expired;
     /** The same secret from other processes, keyed when this one is. */
     List<Candidate> twins;
     /** The EXPORTER_SECRET the thread derived right after this SERVER_TRAFFIC_SECRET_0. */

@@ -689,6 +689,11 @@ public final class TlsStream {
     return half(side).kept(index);
   }
 
+  /** Bytes this stream holds (kept records, hello buffers, out-of-order segments), for the capture's memory bound. */
+  public long memoryBytes() {
+    return heldBytes();
+  }
+
   /** For tests: bytes held by this stream (kept records, hello buffers, out-of-order segments). */
   long heldBytes() {
     return client.heldBytes() + server.heldBytes();
