@@ -11,7 +11,7 @@ import java.util.Arrays;
  * 2-byte length), its hello (ClientHello or ServerHello, which may span records) reassembled and
  * handed to the stream, and its first encrypted records kept, numbered from 0, for trial
  * decryption. It also holds where its keyed handshake (and early) secrets' records run
- * ({@link TlsStream.KeyEpoch}), which the stream follows as records come.
+ * ({@link SecretVerifier.KeyEpoch}), which the verifier follows as records come.
  *
  * <p>What the direction learns and what goes wrong it reports to its stream, which owns the
  * connection's state; it reads the stream's hellos to know how to read its records (TLS 1.2:
@@ -70,9 +70,9 @@ final class TlsDirection implements TcpReassembly.Receiver {
   private boolean released;
 
   /** Where the keyed early secret's records run (the client), or null. */
-  TlsStream.KeyEpoch early;
+  SecretVerifier.KeyEpoch early;
   /** Where the keyed handshake secret's records run, or null. */
-  TlsStream.KeyEpoch handshakeEpoch;
+  SecretVerifier.KeyEpoch handshakeEpoch;
 
   TlsDirection(TlsStream stream, Side side, int maxKeptRecords) {
     this.stream = stream;

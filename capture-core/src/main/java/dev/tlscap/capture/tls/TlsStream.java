@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture.tls;
 
-import dev.tlscap.capture.tls.TrialDecryption.RecordKeys;
-import dev.tlscap.capture.tls.TrialDecryption.Tls12Keys;
 import dev.tlscap.secrets.TlsLabel;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -96,6 +94,7 @@ public final class TlsStream {
 
   private final TlsDirection client;
   private final TlsDirection server;
+  private final SecretVerifier verifier;
   private State state = State.UNDECIDED;
   private String problem;
   private ClientHello clientHello;
@@ -107,20 +106,8 @@ public final class TlsStream {
   /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
   private final byte[][] keyed = new byte[8][];
   private boolean fullyKeyed;
-  /**
-   * The client's handshake key opened its record 0: it sent no 0-RTT data, whatever its hello
-   * offered (kept apart from the key epochs, which releasing a side forgets).
-   */
-  private boolean noEarlyData;
   /** Set when a segment taught something a {@link SecretMatcher} should look at. */
   private boolean news;
-  private long trialDecryptions;
-
-  /* The last MATCH, so that keying the secret right after does not decrypt again. */
-  private TlsLabel matchedLabel;
-  private byte[] matchedSecret;
-  private int matchedIndex;
-  private RecordKeys matchedKeys;
 
   /** The matcher's bookkeeping for this stream (package-private, one matcher per stream). */
   SecretMatcher.StreamEntry matcherEntry;
@@ -137,6 +124,7 @@ public final class TlsStream {
     }
     this.client = new TlsDirection(this, Side.CLIENT, maxKeptRecords);
     this.server = new TlsDirection(this, Side.SERVER, maxKeptRecords);
+    this.verifier = new SecretVerifier(this, client, server);
   }
 
   // ------------------------------------------------------------------ feeding
@@ -299,6 +287,11 @@ public final class TlsStream {
     return serverHello;
   }
 
+  /** The negotiated suite when trial decryption knows it, else null. */
+  CipherSuite suite() {
+    return suite;
+  }
+
   /** The negotiated version ({@link #TLS_1_3}, {@link #TLS_1_2}...), 0 before the ServerHello. */
   public int version() {
     return version;
@@ -326,7 +319,7 @@ public final class TlsStream {
 
   /** Records opened so far by {@link #verify} and by following keyed secrets. */
   public long trialDecryptions() {
-    return trialDecryptions;
+    return verifier.trialDecryptions();
   }
 
   /**
@@ -389,7 +382,7 @@ public final class TlsStream {
   }
 
   private boolean earlyDataPossible() {
-    return clientHello.offersEarlyData() && !noEarlyData;
+    return clientHello.offersEarlyData() && !verifier.noEarlyData();
   }
 
   @Override
@@ -434,136 +427,13 @@ public final class TlsStream {
       return Verdict.NO_MATCH;
     }
     try {
-      return verifyUnchecked(label, secret, fromRecord);
+      return verifier.verify(label, secret, fromRecord);
     } catch (RuntimeException e) {
       if (problem == null) {
         problem = "internal error verifying " + label + ": " + e;
       }
       return Verdict.NO_MATCH;
     }
-  }
-
-  private Verdict verifyUnchecked(TlsLabel label, byte[] secret, int fromRecord) {
-    byte[] already = keyed[label.code()];
-    if (already != null) {
-      return Arrays.equals(already, secret) ? Verdict.MATCH : Verdict.NO_MATCH;
-    }
-    if (state == State.NOT_TLS || label == TlsLabel.EXPORTER_SECRET) {
-      return Verdict.NO_MATCH;
-    }
-    if (clientHello == null || serverHello == null) {
-      return state == State.UNDECIDED || state == State.TLS ? Verdict.NOT_YET : Verdict.NO_MATCH;
-    }
-    if (label == TlsLabel.CLIENT_RANDOM) {
-      return verifyTls12(secret);
-    }
-    if (version != TLS_1_3) {
-      return Verdict.NO_MATCH;
-    }
-    if (suite == null || !suite.aead().supported()) {
-      return Verdict.UNSUPPORTED;
-    }
-    if (secret.length != suite.hashLength()) {
-      return Verdict.NO_MATCH;
-    }
-    TlsDirection h = half(sideOf(label));
-    int single = -1;
-    int from = 0;
-    switch (label) {
-      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> single = 0;
-      case CLIENT_EARLY_TRAFFIC_SECRET -> {
-        if (!clientHello.offersEarlyData()) {
-          return Verdict.NO_MATCH;
-        }
-        single = 0;
-      }
-      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
-        if (h.early != null && h.early.end >= 0) {
-          single = h.early.end;
-        } else if (!clientHello.offersEarlyData()) {
-          single = 0;
-        } else {
-          from = h.early != null ? h.early.next : 0;
-        }
-      }
-      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
-        if (h.handshakeEpoch != null && h.handshakeEpoch.end >= 0) {
-          single = h.handshakeEpoch.end;
-        } else if (h.handshakeEpoch != null) {
-          from = h.handshakeEpoch.next;
-        } else {
-          from = h.early != null ? h.early.next + 1 : 1;
-        }
-      }
-      default -> {
-        return Verdict.NO_MATCH;
-      }
-    }
-    int first = Math.max(single >= 0 ? single : from, fromRecord);
-    int last = single >= 0 ? single : Integer.MAX_VALUE;
-    TrialDecryption trial = TrialDecryption.forThisThread();
-    RecordKeys keys = null;
-    for (int i = first; i <= last && i < h.records; i++) {
-      byte[] record = h.kept(i);
-      if (record == null) {
-        continue;
-      }
-      if (keys == null) {
-        keys = trial.tls13Keys(suite, secret);
-        if (keys == null) {
-          return Verdict.NO_MATCH;
-        }
-      }
-      trialDecryptions++;
-      if (trial.opensTls13(keys, record, 0)) {
-        matchedLabel = label;
-        matchedSecret = secret;
-        matchedIndex = i;
-        matchedKeys = keys;
-        return Verdict.MATCH;
-      }
-    }
-    if (single >= 0 && h.records > single) {
-      return Verdict.NO_MATCH;
-    }
-    return h.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
-  }
-
-  /** TLS 1.0-1.2 master secret: opens the first encrypted record (Finished) of either direction. */
-  private Verdict verifyTls12(byte[] masterSecret) {
-    if (version == TLS_1_3) {
-      return Verdict.NO_MATCH;
-    }
-    if (suite == null || !suite.aead().supported()) {
-      return Verdict.UNSUPPORTED;
-    }
-    if (masterSecret.length != 48) {
-      return Verdict.NO_MATCH;
-    }
-    TrialDecryption trial = TrialDecryption.forThisThread();
-    Tls12Keys keys = null;
-    boolean tried = false;
-    for (TlsDirection h : new TlsDirection[] {client, server}) {
-      byte[] record = h.records > 0 ? h.kept(0) : null;
-      if (record == null) {
-        continue;
-      }
-      if (keys == null) {
-        keys = trial.tls12Keys(suite, masterSecret, clientHello.random(), serverHello.random());
-        if (keys == null) {
-          return Verdict.NO_MATCH;
-        }
-      }
-      tried = true;
-      trialDecryptions++;
-      if (trial.opensTls12(h == client ? keys.client() : keys.server(), record, 0)) {
-        return Verdict.MATCH;
-      }
-    }
-    if (tried || client.records > 0 && server.records > 0) {
-      return Verdict.NO_MATCH;
-    }
-    return client.canKeepMore() || server.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
   }
 
   /**
@@ -576,48 +446,14 @@ public final class TlsStream {
       return;
     }
     try {
-      if (label.isTls13() && label != TlsLabel.EXPORTER_SECRET && version == TLS_1_3 && suite != null
-          && suite.aead().supported()) {
-        boolean matched = label == matchedLabel && secret == matchedSecret
-            || verifyUnchecked(label, secret, 0) == Verdict.MATCH;
-        if (matched) {
-          followKey(label, matchedKeys, matchedIndex);
-        }
-      }
+      verifier.keyed(label, secret);
     } catch (RuntimeException e) {
       if (problem == null) {
         problem = "internal error keying " + label + ": " + e;
       }
     }
     keyed[label.code()] = secret;
-    matchedLabel = null;
-    matchedSecret = null;
-    matchedKeys = null;
     releaseWhatIsKeyed();
-  }
-
-  /** A key opens record {@code index} as its record 0: what that says about where keys change. */
-  private void followKey(TlsLabel label, RecordKeys keys, int index) {
-    switch (label) {
-      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> server.handshakeEpoch = new KeyEpoch(keys, index);
-      case CLIENT_EARLY_TRAFFIC_SECRET -> client.early = new KeyEpoch(keys, index);
-      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
-        client.handshakeEpoch = new KeyEpoch(keys, index);
-        noEarlyData |= index == 0;
-        if (client.early != null && client.early.end < 0) {
-          client.early.end = index;
-        }
-      }
-      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
-        TlsDirection h = half(sideOf(label));
-        if (h.handshakeEpoch != null && h.handshakeEpoch.end < 0) {
-          h.handshakeEpoch.end = index;
-        }
-      }
-      default -> { }
-    }
-    followEpochs(client);
-    followEpochs(server);
   }
 
   private void releaseWhatIsKeyed() {
@@ -741,47 +577,6 @@ public final class TlsStream {
   /** The direction completed an encrypted record (kept or not). */
   void onEncryptedRecord(TlsDirection h) {
     news = true;
-    followEpochs(h);
-  }
-
-  /** Opens the records after a keyed handshake (or early) secret's first, to find where it ends. */
-  private void followEpochs(TlsDirection h) {
-    follow(h, h.early);
-    follow(h, h.handshakeEpoch);
-  }
-
-  private void follow(TlsDirection h, KeyEpoch epoch) {
-    if (epoch == null) {
-      return;
-    }
-    TrialDecryption trial = TrialDecryption.forThisThread();
-    while (epoch.end < 0 && epoch.next < h.records) {
-      byte[] record = h.kept(epoch.next);
-      if (record == null) {
-        return; // not kept: where the key ends stays unknown
-      }
-      trialDecryptions++;
-      if (trial.opensTls13(epoch.keys, record, epoch.next - epoch.start)) {
-        epoch.next++;
-      } else {
-        epoch.end = epoch.next;
-      }
-    }
-  }
-
-  /** Where a keyed secret's records run: from {@code start} while its key opens them. */
-  static final class KeyEpoch {
-    final RecordKeys keys;
-    final int start;
-    /** The next record to try with this key. */
-    int next;
-    /** The first record this key does not open (the next key's record 0), or -1 while unknown. */
-    int end = -1;
-
-    KeyEpoch(RecordKeys keys, int start) {
-      this.keys = keys;
-      this.start = start;
-      this.next = start + 1;
-    }
+    verifier.followEpochs(h);
   }
 }
