@@ -24,6 +24,12 @@ import java.util.Arrays;
  * <p>Not thread-safe: owned by its stream.
  */
 final class SecretVerifier {
+  /* Verdicts that opened no record. */
+  private static final SecretProof MATCH = SecretProof.of(Verdict.MATCH);
+  private static final SecretProof NO_MATCH = SecretProof.of(Verdict.NO_MATCH);
+  private static final SecretProof NOT_YET = SecretProof.of(Verdict.NOT_YET);
+  private static final SecretProof UNSUPPORTED = SecretProof.of(Verdict.UNSUPPORTED);
+
   private final TlsStream stream;
   private final TlsDirection client;
   private final TlsDirection server;
@@ -33,12 +39,6 @@ final class SecretVerifier {
    * offered (kept apart from the key epochs, which releasing a side forgets).
    */
   private boolean noEarlyData;
-
-  /* The last MATCH, so that keying the secret right after does not decrypt again. */
-  private TlsLabel matchedLabel;
-  private byte[] matchedSecret;
-  private int matchedIndex;
-  private RecordKeys matchedKeys;
 
   SecretVerifier(TlsStream stream, TlsDirection client, TlsDirection server) {
     this.stream = stream;
@@ -57,31 +57,31 @@ final class SecretVerifier {
   }
 
   /** {@link TlsStream#verify(TlsLabel, byte[], int)}, which catches what this throws. */
-  Verdict verify(TlsLabel label, byte[] secret, int fromRecord) {
+  SecretProof verify(TlsLabel label, byte[] secret, int fromRecord) {
     byte[] already = stream.keyedSecret(label);
     if (already != null) {
-      return Arrays.equals(already, secret) ? Verdict.MATCH : Verdict.NO_MATCH;
+      return Arrays.equals(already, secret) ? MATCH : NO_MATCH;
     }
     State state = stream.state();
     if (state == State.NOT_TLS || label == TlsLabel.EXPORTER_SECRET) {
-      return Verdict.NO_MATCH;
+      return NO_MATCH;
     }
     ClientHello clientHello = stream.clientHello();
     if (clientHello == null || stream.serverHello() == null) {
-      return state == State.UNDECIDED || state == State.TLS ? Verdict.NOT_YET : Verdict.NO_MATCH;
+      return state == State.UNDECIDED || state == State.TLS ? NOT_YET : NO_MATCH;
     }
     if (label == TlsLabel.CLIENT_RANDOM) {
-      return verifyTls12(secret);
+      return SecretProof.of(verifyTls12(secret));
     }
     if (stream.version() != TlsStream.TLS_1_3) {
-      return Verdict.NO_MATCH;
+      return NO_MATCH;
     }
     CipherSuite suite = stream.suite();
     if (suite == null || !suite.aead().supported()) {
-      return Verdict.UNSUPPORTED;
+      return UNSUPPORTED;
     }
     if (secret.length != suite.hashLength()) {
-      return Verdict.NO_MATCH;
+      return NO_MATCH;
     }
     TlsDirection h = direction(TlsStream.sideOf(label));
     int single = -1;
@@ -90,7 +90,7 @@ final class SecretVerifier {
       case SERVER_HANDSHAKE_TRAFFIC_SECRET -> single = 0;
       case CLIENT_EARLY_TRAFFIC_SECRET -> {
         if (!clientHello.offersEarlyData()) {
-          return Verdict.NO_MATCH;
+          return NO_MATCH;
         }
         single = 0;
       }
@@ -113,7 +113,7 @@ final class SecretVerifier {
         }
       }
       default -> {
-        return Verdict.NO_MATCH;
+        return NO_MATCH;
       }
     }
     int first = Math.max(single >= 0 ? single : from, fromRecord);
@@ -128,22 +128,18 @@ final class SecretVerifier {
       if (keys == null) {
         keys = trial.tls13Keys(suite, secret);
         if (keys == null) {
-          return Verdict.NO_MATCH;
+          return NO_MATCH;
         }
       }
       trialDecryptions++;
       if (trial.opensTls13(keys, record, 0)) {
-        matchedLabel = label;
-        matchedSecret = secret;
-        matchedIndex = i;
-        matchedKeys = keys;
-        return Verdict.MATCH;
+        return SecretProof.opened(this, label, secret, keys, i);
       }
     }
     if (single >= 0 && h.records > single) {
-      return Verdict.NO_MATCH;
+      return NO_MATCH;
     }
-    return h.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
+    return h.canKeepMore() ? NOT_YET : NO_MATCH;
   }
 
   /** TLS 1.0-1.2 master secret: opens the first encrypted record (Finished) of either direction. */
@@ -186,21 +182,24 @@ final class SecretVerifier {
 
   /**
    * {@code secret} is being keyed to the stream (not yet in its keyed secrets): a TLS 1.3 secret
-   * that opens its first record tells where keys change; follows the records its key opens.
+   * that opens its first record tells where keys change; follows the records its key opens. Which
+   * record that is comes from {@code proof} when this verifier made it for this label and secret
+   * (see {@link SecretProof}); otherwise (null: joined by client random) it verifies here.
    */
-  void keyed(TlsLabel label, byte[] secret) {
+  void keyed(TlsLabel label, byte[] secret, SecretProof proof) {
     CipherSuite suite = stream.suite();
-    if (label.isTls13() && label != TlsLabel.EXPORTER_SECRET && stream.version() == TlsStream.TLS_1_3
-        && suite != null && suite.aead().supported()) {
-      boolean matched = label == matchedLabel && secret == matchedSecret
-          || verify(label, secret, 0) == Verdict.MATCH;
-      if (matched) {
-        followKey(label, matchedKeys, matchedIndex);
-      }
+    if (!label.isTls13() || label == TlsLabel.EXPORTER_SECRET || stream.version() != TlsStream.TLS_1_3
+        || suite == null || !suite.aead().supported()) {
+      return;
     }
-    matchedLabel = null;
-    matchedSecret = null;
-    matchedKeys = null;
+    RecordKeys keys = proof != null ? proof.keysFor(this, label, secret) : null;
+    if (keys == null) {
+      proof = verify(label, secret, 0);
+      keys = proof.keysFor(this, label, secret);
+    }
+    if (keys != null) {
+      followKey(label, keys, proof.record());
+    }
   }
 
   /** A key opens record {@code index} as its record 0: what that says about where keys change. */

@@ -413,8 +413,11 @@ public final class TlsStream {
    * bytes (CLIENT_RANDOM, TLS 1.2 AEAD suites, checked on each direction's Finished).
    * EXPORTER_SECRET protects no record: always NO_MATCH. A label already keyed gives MATCH for the
    * same secret and NO_MATCH for another, without decrypting. Never throws.
+   *
+   * @return the {@link SecretProof#verdict() verdict}; for a MATCH that opened a record also which
+   *     one, so that keying the secret with this proof ({@code keyed}) does not decrypt again
    */
-  public Verdict verify(TlsLabel label, byte[] secret) {
+  public SecretProof verify(TlsLabel label, byte[] secret) {
     return verify(label, secret, 0);
   }
 
@@ -422,9 +425,9 @@ public final class TlsStream {
    * {@link #verify(TlsLabel, byte[])} trying only records numbered {@code fromRecord} or later in
    * the label's direction (the earlier ones already failed with this secret); for the matcher.
    */
-  Verdict verify(TlsLabel label, byte[] secret, int fromRecord) {
+  SecretProof verify(TlsLabel label, byte[] secret, int fromRecord) {
     if (label == null || secret == null) {
-      return Verdict.NO_MATCH;
+      return SecretProof.of(Verdict.NO_MATCH);
     }
     try {
       return verifier.verify(label, secret, fromRecord);
@@ -432,7 +435,7 @@ public final class TlsStream {
       if (problem == null) {
         problem = "internal error verifying " + label + ": " + e;
       }
-      return Verdict.NO_MATCH;
+      return SecretProof.of(Verdict.NO_MATCH);
     }
   }
 
@@ -440,13 +443,17 @@ public final class TlsStream {
    * The matcher keyed {@code secret} to this stream (proven by {@link #verify}, or joined by client
    * random). Remembers it, follows the records it opens to learn where the next key starts, and
    * drops kept records no secret needs any more.
+   *
+   * @param proof what {@link #verify} on this stream found for this label and secret, or null when
+   *     it was not proven here by trial (joined by client random): then the record it opens is
+   *     looked for again. Nothing is remembered between verify and this call but what proof holds.
    */
-  void keyed(TlsLabel label, byte[] secret) {
+  void keyed(TlsLabel label, byte[] secret, SecretProof proof) {
     if (keyed[label.code()] != null) {
       return;
     }
     try {
-      verifier.keyed(label, secret);
+      verifier.keyed(label, secret, proof);
     } catch (RuntimeException e) {
       if (problem == null) {
         problem = "internal error keying " + label + ": " + e;
