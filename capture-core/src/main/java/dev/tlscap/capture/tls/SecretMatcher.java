@@ -295,7 +295,7 @@ public final class SecretMatcher {
     if (!same.isEmpty()) {
       // The same connection seen twice (two interfaces): it gets what its twin has.
       for (KeyedLine line : same.get(0).lines) {
-        keyOne(entry, line.label, line.secret, line.source, How.RANDOM);
+        keyOne(entry, line.label, line.secret, line.source, How.RANDOM, null);
       }
     }
     same.add(entry);
@@ -616,16 +616,16 @@ public final class SecretMatcher {
       return false;
     }
     long before = s.trialDecryptions();
-    TlsStream.Verdict verdict = s.verify(c.label, c.secret.bytes, from);
+    SecretProof proof = s.verify(c.label, c.secret.bytes, from);
     trialDecryptions += s.trialDecryptions() - before;
-    if (verdict != TlsStream.Verdict.MATCH) {
+    if (proof.verdict() != TlsStream.Verdict.MATCH) {
       return false;
     }
-    matched(c, s);
+    matched(c, s, proof);
     return true;
   }
 
-  private void matched(Candidate c, TlsStream stream) {
+  private void matched(Candidate c, TlsStream stream, SecretProof proof) {
     removeFromPool(c);
     if (c.expired) {
       c.expired = false;
@@ -637,7 +637,7 @@ public final class SecretMatcher {
     if (thread != null) {
       thread.lastStream = stream;
     }
-    key(stream, c.label, c.secret.bytes, c.event, How.TRIAL);
+    key(stream, c.label, c.secret.bytes, c.event, How.TRIAL, proof);
     if (c.exporter != null) {
       keyExporter(c.exporter, stream);
     }
@@ -676,6 +676,12 @@ public final class SecretMatcher {
 
   /** Keys a secret to {@code stream} and to the other open streams with its client random. */
   private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, How how) {
+    key(stream, label, secret, source, how, null);
+  }
+
+  /** {@link #key(TlsStream, TlsLabel, byte[], TlsSecret, How)} with what verifying it on {@code stream} found. */
+  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, How how,
+      SecretProof proof) {
     StreamEntry entry = stream.matcherEntry;
     if (entry == null) {
       return;
@@ -688,15 +694,16 @@ public final class SecretMatcher {
     }
     List<StreamEntry> same = streamsByRandom.get(entry.random);
     if (same == null || same.size() <= 1 || !same.contains(entry)) {
-      keyOne(entry, label, secret, source, how);
+      keyOne(entry, label, secret, source, how, proof);
       return;
     }
     for (StreamEntry e : List.copyOf(same)) {
-      keyOne(e, label, secret, source, how);
+      keyOne(e, label, secret, source, how, proof);
     }
   }
 
-  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecret source, How how) {
+  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecret source, How how,
+      SecretProof proof) {
     if (entry.closed) {
       return;
     }
@@ -710,7 +717,7 @@ public final class SecretMatcher {
       return; // a different secret for a label this stream has: the first (proven or joined) stays
     }
     long before = stream.trialDecryptions();
-    stream.keyed(label, secret); // opens the records after a handshake key's first to find where it ends
+    stream.keyed(label, secret, proof); // opens the records after a handshake key's first to find where it ends
     trialDecryptions += stream.trialDecryptions() - before;
     entry.lines.add(new KeyedLine(label, secret, source));
     switch (how) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture.tls;
 
-import dev.tlscap.capture.tls.TrialDecryption.RecordKeys;
-import dev.tlscap.capture.tls.TrialDecryption.Tls12Keys;
 import dev.tlscap.secrets.TlsLabel;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
@@ -14,10 +12,10 @@ import java.util.Set;
  * The TLS of one TCP connection, both directions, followed from its captured segments far enough
  * to prove which TLS secrets belong to it.
  *
- * <p>It rebuilds each direction's byte stream ({@link TcpReassembly}), splits it into TLS records
- * (RFC 8446 5.1: 1-byte type, 2-byte version, 2-byte length), reads the ClientHello and the
- * ServerHello (through a HelloRetryRequest), and keeps the first few encrypted records of each
- * direction ({@link #DEFAULT_MAX_KEPT_RECORDS}, each at most 2^14 + 2048 bytes). {@link #verify}
+ * <p>Each direction ({@link TlsDirection}) rebuilds its byte stream ({@link TcpReassembly}), splits
+ * it into TLS records (RFC 8446 5.1: 1-byte type, 2-byte version, 2-byte length), reads its hello
+ * (the ClientHello; the ServerHello, through a HelloRetryRequest), and keeps its first few
+ * encrypted records ({@link #DEFAULT_MAX_KEPT_RECORDS}, each at most 2^14 + 2048 bytes). {@link #verify}
  * then says whether a secret opens the record it would protect as that key's record 0, which is
  * what ties a secret that arrived without its client random to this connection.
  *
@@ -94,19 +92,9 @@ public final class TlsStream {
   /** The largest ClientHello or ServerHello accepted (real ones have a few KiB). */
   public static final int MAX_HELLO_LENGTH = 32 * 1024;
 
-  private static final int CONTENT_CHANGE_CIPHER_SPEC = 20;
-  private static final int CONTENT_ALERT = 21;
-  private static final int CONTENT_HANDSHAKE = 22;
-  private static final int CONTENT_APPLICATION_DATA = 23;
-  private static final int CONTENT_HEARTBEAT = 24;
-
-  private static final int SKIP = 0;
-  private static final int HANDSHAKE = 1;
-  private static final int ENCRYPTED = 2;
-
-  private final int maxKeptRecords;
-  private final HalfStream client = new HalfStream(Side.CLIENT);
-  private final HalfStream server = new HalfStream(Side.SERVER);
+  private final TlsDirection client;
+  private final TlsDirection server;
+  private final SecretVerifier verifier;
   private State state = State.UNDECIDED;
   private String problem;
   private ClientHello clientHello;
@@ -118,20 +106,8 @@ public final class TlsStream {
   /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
   private final byte[][] keyed = new byte[8][];
   private boolean fullyKeyed;
-  /**
-   * The client's handshake key opened its record 0: it sent no 0-RTT data, whatever its hello
-   * offered (kept apart from the key epochs, which releasing a side forgets).
-   */
-  private boolean noEarlyData;
   /** Set when a segment taught something a {@link SecretMatcher} should look at. */
   private boolean news;
-  private long trialDecryptions;
-
-  /* The last MATCH, so that keying the secret right after does not decrypt again. */
-  private TlsLabel matchedLabel;
-  private byte[] matchedSecret;
-  private int matchedIndex;
-  private RecordKeys matchedKeys;
 
   /** The matcher's bookkeeping for this stream (package-private, one matcher per stream). */
   SecretMatcher.StreamEntry matcherEntry;
@@ -146,7 +122,9 @@ public final class TlsStream {
     if (maxKeptRecords < 1 || maxKeptRecords > 64) {
       throw new IllegalArgumentException("maxKeptRecords must be 1 to 64, not " + maxKeptRecords);
     }
-    this.maxKeptRecords = maxKeptRecords;
+    this.client = new TlsDirection(this, Side.CLIENT, maxKeptRecords);
+    this.server = new TlsDirection(this, Side.SERVER, maxKeptRecords);
+    this.verifier = new SecretVerifier(this, client, server);
   }
 
   // ------------------------------------------------------------------ feeding
@@ -179,7 +157,7 @@ public final class TlsStream {
     if (from == null) {
       return;
     }
-    HalfStream h = half(from);
+    TlsDirection h = half(from);
     h.finished = true;
     h.endSequence = finSequence;
     h.endKnown = true;
@@ -196,7 +174,7 @@ public final class TlsStream {
       return;
     }
     onFin(from, sequence);
-    HalfStream other = half(from == Side.CLIENT ? Side.SERVER : Side.CLIENT);
+    TlsDirection other = half(from == Side.CLIENT ? Side.SERVER : Side.CLIENT);
     other.finished = true;
     other.endKnown = true;
     other.endSequence = Long.MIN_VALUE; // no sequence: ended where its bytes end
@@ -218,7 +196,7 @@ public final class TlsStream {
         || offset > data.limit() - length) {
       return false;
     }
-    HalfStream h = half(from);
+    TlsDirection h = half(from);
     if (h.stopped) {
       return false;
     }
@@ -304,6 +282,16 @@ public final class TlsStream {
     return serverHello != null ? serverHello.random() : null;
   }
 
+  /** The ServerHello (not a HelloRetryRequest), or null before it was read. */
+  ServerHello serverHello() {
+    return serverHello;
+  }
+
+  /** The negotiated suite when trial decryption knows it, else null. */
+  CipherSuite suite() {
+    return suite;
+  }
+
   /** The negotiated version ({@link #TLS_1_3}, {@link #TLS_1_2}...), 0 before the ServerHello. */
   public int version() {
     return version;
@@ -331,7 +319,7 @@ public final class TlsStream {
 
   /** Records opened so far by {@link #verify} and by following keyed secrets. */
   public long trialDecryptions() {
-    return trialDecryptions;
+    return verifier.trialDecryptions();
   }
 
   /**
@@ -355,30 +343,16 @@ public final class TlsStream {
     }
     needed.add(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET);
     needed.add(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET);
-    if (!endedInHandshake(client)) {
+    if (!client.endedInHandshake()) {
       needed.add(TlsLabel.CLIENT_TRAFFIC_SECRET_0);
     }
-    if (!endedInHandshake(server)) {
+    if (!server.endedInHandshake()) {
       needed.add(TlsLabel.SERVER_TRAFFIC_SECRET_0);
     }
     if (earlyDataPossible()) {
       needed.add(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET);
     }
     return needed;
-  }
-
-  /**
-   * TLS 1.3: {@code h} finished, all its bytes are in, and its handshake key opened every record it
-   * sent: no record is protected by its traffic secret (a client that hangs up right after its
-   * Finished, as {@code openssl s_time} does), so that secret is not needed, and cannot be proven.
-   */
-  private boolean endedInHandshake(HalfStream h) {
-    if (!h.endedInHandshake) { // decided once: releasing the side forgets its epochs
-      h.endedInHandshake = h.endKnown && (h.endSequence == Long.MIN_VALUE ? h.tcp.waitingBytes() == 0 && !h.tcp.lost()
-          : h.tcp.reached(h.endSequence)) && h.handshakeEpoch != null && h.handshakeEpoch.end < 0
-          && h.handshakeEpoch.next >= h.records && !h.partialRecord();
-    }
-    return h.endedInHandshake;
   }
 
   /** {@link #neededLabels()} not keyed yet. */
@@ -408,7 +382,7 @@ public final class TlsStream {
   }
 
   private boolean earlyDataPossible() {
-    return clientHello.offersEarlyData() && !noEarlyData;
+    return clientHello.offersEarlyData() && !verifier.noEarlyData();
   }
 
   @Override
@@ -439,8 +413,11 @@ public final class TlsStream {
    * bytes (CLIENT_RANDOM, TLS 1.2 AEAD suites, checked on each direction's Finished).
    * EXPORTER_SECRET protects no record: always NO_MATCH. A label already keyed gives MATCH for the
    * same secret and NO_MATCH for another, without decrypting. Never throws.
+   *
+   * @return the {@link SecretProof#verdict() verdict}; for a MATCH that opened a record also which
+   *     one, so that keying the secret with this proof ({@code keyed}) does not decrypt again
    */
-  public Verdict verify(TlsLabel label, byte[] secret) {
+  public SecretProof verify(TlsLabel label, byte[] secret) {
     return verify(label, secret, 0);
   }
 
@@ -448,195 +425,42 @@ public final class TlsStream {
    * {@link #verify(TlsLabel, byte[])} trying only records numbered {@code fromRecord} or later in
    * the label's direction (the earlier ones already failed with this secret); for the matcher.
    */
-  Verdict verify(TlsLabel label, byte[] secret, int fromRecord) {
+  SecretProof verify(TlsLabel label, byte[] secret, int fromRecord) {
     if (label == null || secret == null) {
-      return Verdict.NO_MATCH;
+      return SecretProof.of(Verdict.NO_MATCH);
     }
     try {
-      return verifyUnchecked(label, secret, fromRecord);
+      return verifier.verify(label, secret, fromRecord);
     } catch (RuntimeException e) {
       if (problem == null) {
         problem = "internal error verifying " + label + ": " + e;
       }
-      return Verdict.NO_MATCH;
+      return SecretProof.of(Verdict.NO_MATCH);
     }
-  }
-
-  private Verdict verifyUnchecked(TlsLabel label, byte[] secret, int fromRecord) {
-    byte[] already = keyed[label.code()];
-    if (already != null) {
-      return Arrays.equals(already, secret) ? Verdict.MATCH : Verdict.NO_MATCH;
-    }
-    if (state == State.NOT_TLS || label == TlsLabel.EXPORTER_SECRET) {
-      return Verdict.NO_MATCH;
-    }
-    if (clientHello == null || serverHello == null) {
-      return state == State.UNDECIDED || state == State.TLS ? Verdict.NOT_YET : Verdict.NO_MATCH;
-    }
-    if (label == TlsLabel.CLIENT_RANDOM) {
-      return verifyTls12(secret);
-    }
-    if (version != TLS_1_3) {
-      return Verdict.NO_MATCH;
-    }
-    if (suite == null || !suite.aead().supported()) {
-      return Verdict.UNSUPPORTED;
-    }
-    if (secret.length != suite.hashLength()) {
-      return Verdict.NO_MATCH;
-    }
-    HalfStream h = half(sideOf(label));
-    int single = -1;
-    int from = 0;
-    switch (label) {
-      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> single = 0;
-      case CLIENT_EARLY_TRAFFIC_SECRET -> {
-        if (!clientHello.offersEarlyData()) {
-          return Verdict.NO_MATCH;
-        }
-        single = 0;
-      }
-      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
-        if (h.early != null && h.early.end >= 0) {
-          single = h.early.end;
-        } else if (!clientHello.offersEarlyData()) {
-          single = 0;
-        } else {
-          from = h.early != null ? h.early.next : 0;
-        }
-      }
-      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
-        if (h.handshakeEpoch != null && h.handshakeEpoch.end >= 0) {
-          single = h.handshakeEpoch.end;
-        } else if (h.handshakeEpoch != null) {
-          from = h.handshakeEpoch.next;
-        } else {
-          from = h.early != null ? h.early.next + 1 : 1;
-        }
-      }
-      default -> {
-        return Verdict.NO_MATCH;
-      }
-    }
-    int first = Math.max(single >= 0 ? single : from, fromRecord);
-    int last = single >= 0 ? single : Integer.MAX_VALUE;
-    TrialDecryption trial = TrialDecryption.forThisThread();
-    RecordKeys keys = null;
-    for (int i = first; i <= last && i < h.records; i++) {
-      byte[] record = h.kept(i);
-      if (record == null) {
-        continue;
-      }
-      if (keys == null) {
-        keys = trial.tls13Keys(suite, secret);
-        if (keys == null) {
-          return Verdict.NO_MATCH;
-        }
-      }
-      trialDecryptions++;
-      if (trial.opensTls13(keys, record, 0)) {
-        matchedLabel = label;
-        matchedSecret = secret;
-        matchedIndex = i;
-        matchedKeys = keys;
-        return Verdict.MATCH;
-      }
-    }
-    if (single >= 0 && h.records > single) {
-      return Verdict.NO_MATCH;
-    }
-    return h.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
-  }
-
-  /** TLS 1.0-1.2 master secret: opens the first encrypted record (Finished) of either direction. */
-  private Verdict verifyTls12(byte[] masterSecret) {
-    if (version == TLS_1_3) {
-      return Verdict.NO_MATCH;
-    }
-    if (suite == null || !suite.aead().supported()) {
-      return Verdict.UNSUPPORTED;
-    }
-    if (masterSecret.length != 48) {
-      return Verdict.NO_MATCH;
-    }
-    TrialDecryption trial = TrialDecryption.forThisThread();
-    Tls12Keys keys = null;
-    boolean tried = false;
-    for (HalfStream h : new HalfStream[] {client, server}) {
-      byte[] record = h.records > 0 ? h.kept(0) : null;
-      if (record == null) {
-        continue;
-      }
-      if (keys == null) {
-        keys = trial.tls12Keys(suite, masterSecret, clientHello.random(), serverHello.random());
-        if (keys == null) {
-          return Verdict.NO_MATCH;
-        }
-      }
-      tried = true;
-      trialDecryptions++;
-      if (trial.opensTls12(h == client ? keys.client() : keys.server(), record, 0)) {
-        return Verdict.MATCH;
-      }
-    }
-    if (tried || client.records > 0 && server.records > 0) {
-      return Verdict.NO_MATCH;
-    }
-    return client.canKeepMore() || server.canKeepMore() ? Verdict.NOT_YET : Verdict.NO_MATCH;
   }
 
   /**
    * The matcher keyed {@code secret} to this stream (proven by {@link #verify}, or joined by client
    * random). Remembers it, follows the records it opens to learn where the next key starts, and
    * drops kept records no secret needs any more.
+   *
+   * @param proof what {@link #verify} on this stream found for this label and secret, or null when
+   *     it was not proven here by trial (joined by client random): then the record it opens is
+   *     looked for again. Nothing is remembered between verify and this call but what proof holds.
    */
-  void keyed(TlsLabel label, byte[] secret) {
+  void keyed(TlsLabel label, byte[] secret, SecretProof proof) {
     if (keyed[label.code()] != null) {
       return;
     }
     try {
-      if (label.isTls13() && label != TlsLabel.EXPORTER_SECRET && version == TLS_1_3 && suite != null
-          && suite.aead().supported()) {
-        boolean matched = label == matchedLabel && secret == matchedSecret
-            || verifyUnchecked(label, secret, 0) == Verdict.MATCH;
-        if (matched) {
-          followKey(label, matchedKeys, matchedIndex);
-        }
-      }
+      verifier.keyed(label, secret, proof);
     } catch (RuntimeException e) {
       if (problem == null) {
         problem = "internal error keying " + label + ": " + e;
       }
     }
     keyed[label.code()] = secret;
-    matchedLabel = null;
-    matchedSecret = null;
-    matchedKeys = null;
     releaseWhatIsKeyed();
-  }
-
-  /** A key opens record {@code index} as its record 0: what that says about where keys change. */
-  private void followKey(TlsLabel label, RecordKeys keys, int index) {
-    switch (label) {
-      case SERVER_HANDSHAKE_TRAFFIC_SECRET -> server.handshakeEpoch = new KeyEpoch(keys, index);
-      case CLIENT_EARLY_TRAFFIC_SECRET -> client.early = new KeyEpoch(keys, index);
-      case CLIENT_HANDSHAKE_TRAFFIC_SECRET -> {
-        client.handshakeEpoch = new KeyEpoch(keys, index);
-        noEarlyData |= index == 0;
-        if (client.early != null && client.early.end < 0) {
-          client.early.end = index;
-        }
-      }
-      case SERVER_TRAFFIC_SECRET_0, CLIENT_TRAFFIC_SECRET_0 -> {
-        HalfStream h = half(sideOf(label));
-        if (h.handshakeEpoch != null && h.handshakeEpoch.end < 0) {
-          h.handshakeEpoch.end = index;
-        }
-      }
-      default -> { }
-    }
-    client.followEpochs();
-    server.followEpochs();
   }
 
   private void releaseWhatIsKeyed() {
@@ -701,11 +525,11 @@ public final class TlsStream {
 
   // ------------------------------------------------------------------ parsing
 
-  private HalfStream half(Side side) {
+  private TlsDirection half(Side side) {
     return side == Side.CLIENT ? client : server;
   }
 
-  private void notTls(String reason) {
+  void notTls(String reason) {
     state = State.NOT_TLS;
     problem = reason;
     client.stop();
@@ -713,7 +537,7 @@ public final class TlsStream {
     news = true;
   }
 
-  private void fail(HalfStream h, String message) {
+  void fail(TlsDirection h, String message) {
     h.stop();
     news = true;
     if (clientHello == null) {
@@ -726,7 +550,7 @@ public final class TlsStream {
     }
   }
 
-  private void onClientHello(ClientHello hello) {
+  void onClientHello(ClientHello hello) {
     clientHello = hello;
     state = State.TLS;
     news = true;
@@ -738,7 +562,7 @@ public final class TlsStream {
    * a client that changes it must not leave the stream under the first one's (its lines would
    * decrypt nothing). The early data offer stays the first hello's: 0-RTT records followed it.
    */
-  private void onRetryClientHello(ClientHello hello) {
+  void onRetryClientHello(ClientHello hello) {
     if (!Arrays.equals(hello.random(), clientHello.random())) {
       clientHello = new ClientHello(hello.legacyVersion(), hello.random(), hello.sessionId(), hello.serverName(),
           hello.supportedVersions(), hello.alpn(), clientHello.offersEarlyData());
@@ -746,7 +570,7 @@ public final class TlsStream {
     }
   }
 
-  private void onServerHello(ServerHello hello) throws TlsFormatException {
+  void onServerHello(ServerHello hello) throws TlsFormatException {
     int v = hello.version();
     if (v < 0x0300 || v > TLS_1_3) {
       throw new TlsFormatException(String.format("ServerHello chose version 0x%04x", v));
@@ -762,336 +586,9 @@ public final class TlsStream {
     releaseWhatIsKeyed(); // a CLIENT_RANDOM keyed before the ServerHello may be all a TLS 1.2 stream needs
   }
 
-  /** Where a keyed secret's records run: from {@code start} while its key opens them. */
-  private static final class KeyEpoch {
-    final RecordKeys keys;
-    final int start;
-    /** The next record to try with this key. */
-    int next;
-    /** The first record this key does not open (the next key's record 0), or -1 while unknown. */
-    int end = -1;
-
-    KeyEpoch(RecordKeys keys, int start) {
-      this.keys = keys;
-      this.start = start;
-      this.next = start + 1;
-    }
-  }
-
-  /** One direction: TCP reassembly, record framing, hello parsing, kept encrypted records. */
-  private final class HalfStream implements TcpReassembly.Receiver {
-    final Side side;
-    final String name;
-    final TcpReassembly tcp = new TcpReassembly();
-    /** Followed no further: broken, lost, or every secret it needs is keyed. */
-    boolean stopped;
-    /** The side sent its FIN. */
-    boolean finished;
-    /** The side's end is known: {@link #endSequence}, its FIN's or reset's sequence number, or Long.MIN_VALUE: none. */
-    boolean endKnown;
-    long endSequence;
-    /** TLS 1.3: the side ended with every record it sent under its handshake key (see endedInHandshake). */
-    boolean endedInHandshake;
-    /** A segment with data came from this side. */
-    boolean sentAny;
-
-    private final byte[] header = new byte[5];
-    private int headerFill;
-    private int bodyLength;
-    private int bodyFill;
-    private int mode;
-    private byte[] keeping;
-
-    /** The hello being reassembled (it may span records), null once read. */
-    private byte[] hello;
-    private int helloFill;
-    private boolean helloDone;
-    /** The client: the hello being read answers a HelloRetryRequest (the second ClientHello). */
-    private boolean retryHello;
-    /** TLS 1.2: this side sent its ChangeCipherSpec; every later record is encrypted. */
-    private boolean tls12Encrypted;
-
-    /** Encrypted records numbered from 0; only the first maxKeptRecords kept. */
-    int records;
-    private byte[][] kept;
-    private boolean released;
-
-    KeyEpoch early;
-    KeyEpoch handshakeEpoch;
-
-    HalfStream(Side side) {
-      this.side = side;
-      this.name = side == Side.CLIENT ? "client" : "server";
-    }
-
-    byte[] kept(int index) {
-      return kept != null && index >= 0 && index < kept.length ? kept[index] : null;
-    }
-
-    /** A record was begun and not completed. */
-    boolean partialRecord() {
-      return headerFill > 0;
-    }
-
-    /** New encrypted records of this side may still be kept. */
-    boolean canKeepMore() {
-      return !stopped && !released && !(finished && tcp.waitingBytes() == 0) && records < maxKeptRecords;
-    }
-
-    void stop() {
-      stopped = true;
-      hello = null;
-      keeping = null;
-      tcp.clear();
-    }
-
-    void release() {
-      released = true;
-      kept = null;
-      early = null;
-      handshakeEpoch = null;
-      stop();
-    }
-
-    long heldBytes() {
-      long n = (hello != null ? hello.length : 0) + (keeping != null ? keeping.length : 0) + tcp.waitingBytes();
-      if (kept != null) {
-        for (byte[] r : kept) {
-          n += r != null ? r.length : 0;
-        }
-      }
-      return n;
-    }
-
-    @Override
-    public void receive(ByteBuffer data, int offset, int length) {
-      try {
-        while (length > 0 && !stopped) {
-          if (headerFill < 5) {
-            header[headerFill++] = data.get(offset++);
-            length--;
-            if (side == Side.CLIENT && clientHello == null && !checkClientStart()) {
-              return;
-            }
-            if (headerFill == 5) {
-              startRecord();
-            }
-            continue;
-          }
-          int n = Math.min(bodyLength - bodyFill, length);
-          if (mode == ENCRYPTED && keeping != null) {
-            data.get(offset, keeping, 5 + bodyFill, n);
-          } else if (mode == HANDSHAKE) {
-            appendHello(data, offset, n);
-          }
-          bodyFill += n;
-          offset += n;
-          length -= n;
-          if (mode == HANDSHAKE) {
-            parseHello();
-          }
-          if (bodyFill == bodyLength && !stopped) {
-            endRecord();
-          }
-        }
-      } catch (TlsFormatException e) {
-        fail(this, e.getMessage());
-      }
-    }
-
-    /** The client's first record headers, byte by byte: HTTP and friends are NOT_TLS at once. */
-    private boolean checkClientStart() {
-      int b = header[headerFill - 1] & 0xFF;
-      String wrong = switch (headerFill) {
-        case 1 -> b == CONTENT_HANDSHAKE ? null : String.format("first byte 0x%02x is not a TLS handshake record", b);
-        case 2 -> b == 3 ? null : String.format("record version major %d is not 3", b);
-        case 3 -> b <= 4 ? null : String.format("record version 3.%d is not TLS", b);
-        case 5 -> {
-          int length = (header[3] & 0xFF) << 8 | b;
-          yield length > 0 && length <= MAX_PLAINTEXT_LENGTH ? null : "ClientHello record of " + length + " bytes";
-        }
-        default -> null;
-      };
-      if (wrong != null) {
-        notTls("client: " + wrong);
-        return false;
-      }
-      return true;
-    }
-
-    private void startRecord() throws TlsFormatException {
-      int type = header[0] & 0xFF;
-      int major = header[1] & 0xFF;
-      int minor = header[2] & 0xFF;
-      bodyLength = (header[3] & 0xFF) << 8 | (header[4] & 0xFF);
-      bodyFill = 0;
-      if (type < CONTENT_CHANGE_CIPHER_SPEC || type > CONTENT_HEARTBEAT || major != 3 || minor > 4) {
-        throw new TlsFormatException(String.format("record header %02x %02x %02x is not TLS (record %d)", type, major,
-            minor, records));
-      }
-      if (bodyLength > MAX_RECORD_LENGTH) {
-        throw new TlsFormatException("record of " + bodyLength + " bytes (at most 2^14 + 2048)");
-      }
-      mode = modeOf(type);
-      if (mode == ENCRYPTED) {
-        if (!released && records < maxKeptRecords) {
-          keeping = new byte[5 + bodyLength];
-          System.arraycopy(header, 0, keeping, 0, 5);
-        } else {
-          keeping = null;
-        }
-      }
-      if (bodyLength == 0) {
-        endRecord();
-      }
-    }
-
-    private int modeOf(int type) throws TlsFormatException {
-      if (side == Side.CLIENT) {
-        if (clientHello == null) {
-          if (type != CONTENT_HANDSHAKE) {
-            throw new TlsFormatException("record type " + type + " inside the ClientHello");
-          }
-          return HANDSHAKE;
-        }
-        if (type == CONTENT_HANDSHAKE && helloRetryRequest && serverHello == null) {
-          // RFC 8446 4.1.4: the ClientHello that answers the HelloRetryRequest.
-          if (!retryHello) {
-            retryHello = true;
-            helloDone = false;
-            hello = null;
-            helloFill = 0;
-          }
-          if (!helloDone) {
-            return HANDSHAKE;
-          }
-        }
-      } else {
-        // (Server bytes while the ClientHello is incomplete: client bytes were lost or come late.)
-        if (serverHello == null) {
-          if (type == CONTENT_APPLICATION_DATA) {
-            throw new TlsFormatException("encrypted record before the ServerHello");
-          }
-          return type == CONTENT_HANDSHAKE && !helloDone ? HANDSHAKE : SKIP;
-        }
-      }
-      boolean tls12 = serverHello != null && version != TLS_1_3;
-      if (tls12) {
-        // RFC 5246 7.1: records after a side's ChangeCipherSpec are protected, whatever their type.
-        if (tls12Encrypted) {
-          return ENCRYPTED;
-        }
-        if (type == CONTENT_CHANGE_CIPHER_SPEC) {
-          tls12Encrypted = true;
-        }
-        return SKIP;
-      }
-      // TLS 1.3 (or the client before the ServerHello): RFC 8446 5.2, every protected record is
-      // application_data; ChangeCipherSpec (D.4 compatibility) and plaintext alerts are skipped.
-      return type == CONTENT_APPLICATION_DATA ? ENCRYPTED : SKIP;
-    }
-
-    private void endRecord() {
-      if (mode == ENCRYPTED) {
-        if (keeping != null) {
-          if (kept == null) {
-            kept = new byte[maxKeptRecords][];
-          }
-          kept[records] = keeping;
-          keeping = null;
-        }
-        records++;
-        news = true;
-        followEpochs();
-      }
-      headerFill = 0;
-      mode = SKIP;
-    }
-
-    private void appendHello(ByteBuffer data, int offset, int n) throws TlsFormatException {
-      if (hello == null) {
-        hello = new byte[Math.max(512, Math.min(n + 64, MAX_HELLO_LENGTH + 4))];
-        helloFill = 0;
-      }
-      if (helloFill + n > hello.length) {
-        if (helloFill + n > MAX_HELLO_LENGTH + 4) {
-          throw new TlsFormatException("hello longer than " + MAX_HELLO_LENGTH + " bytes");
-        }
-        hello = Arrays.copyOf(hello, Math.min(Math.max(hello.length * 2, helloFill + n), MAX_HELLO_LENGTH + 4));
-      }
-      data.get(offset, hello, helloFill, n);
-      helloFill += n;
-    }
-
-    /** RFC 8446 4: Handshake { msg_type (1), length (3), body }; messages may span records. */
-    private void parseHello() throws TlsFormatException {
-      while (!helloDone && helloFill >= 1 && !stopped) {
-        int type = hello[0] & 0xFF;
-        int expected = side == Side.CLIENT ? ClientHello.TYPE : ServerHello.TYPE;
-        if (type != expected) {
-          throw new TlsFormatException("handshake message type " + type + " where a "
-              + (side == Side.CLIENT ? "ClientHello" : "ServerHello") + " belongs");
-        }
-        if (helloFill < 4) {
-          return;
-        }
-        int length = (hello[1] & 0xFF) << 16 | (hello[2] & 0xFF) << 8 | (hello[3] & 0xFF);
-        if (length > MAX_HELLO_LENGTH) {
-          throw new TlsFormatException("hello of " + length + " bytes (at most " + MAX_HELLO_LENGTH + ")");
-        }
-        if (helloFill < 4 + length) {
-          return;
-        }
-        if (side == Side.CLIENT) {
-          ClientHello parsed = ClientHello.parse(hello, 4, length);
-          if (clientHello == null) {
-            onClientHello(parsed);
-          } else {
-            onRetryClientHello(parsed);
-          }
-          helloDone = true;
-        } else {
-          onServerHello(ServerHello.parse(hello, 4, length));
-          helloDone = serverHello != null; // after a HelloRetryRequest the real ServerHello follows
-        }
-        if (stopped) {
-          // Secrets keyed before the hello (by client random) were all this side needed: the hello
-          // released it, buffer and all.
-          return;
-        }
-        int rest = helloFill - 4 - length;
-        System.arraycopy(hello, 4 + length, hello, 0, rest);
-        helloFill = rest;
-      }
-      if (helloDone) {
-        hello = null; // what follows the hello in its record is not needed
-        mode = SKIP;
-      }
-    }
-
-    /** Opens the records after a keyed handshake (or early) secret's first, to find where it ends. */
-    void followEpochs() {
-      follow(early);
-      follow(handshakeEpoch);
-    }
-
-    private void follow(KeyEpoch epoch) {
-      if (epoch == null) {
-        return;
-      }
-      TrialDecryption trial = TrialDecryption.forThisThread();
-      while (epoch.end < 0 && epoch.next < records) {
-        byte[] record = kept(epoch.next);
-        if (record == null) {
-          return; // not kept: where the key ends stays unknown
-        }
-        trialDecryptions++;
-        if (trial.opensTls13(epoch.keys, record, epoch.next - epoch.start)) {
-          epoch.next++;
-        } else {
-          epoch.end = epoch.next;
-        }
-      }
-    }
+  /** The direction completed an encrypted record (kept or not). */
+  void onEncryptedRecord(TlsDirection h) {
+    news = true;
+    verifier.followEpochs(h);
   }
 }

@@ -38,7 +38,7 @@ class TlsStreamEndTest {
 
   static void keyHandshake(TlsStream s) {
     for (TlsLabel label : List.of(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET)) {
-      s.keyed(label, RecordedTraffic.secret(TlsStreamFuzzRegressionTest.line(T, s.clientRandom(), label)));
+      s.keyed(label, RecordedTraffic.secret(TlsStreamFuzzRegressionTest.line(T, s.clientRandom(), label)), null);
     }
   }
 

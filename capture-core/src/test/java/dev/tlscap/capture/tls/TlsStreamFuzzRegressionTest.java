@@ -47,7 +47,7 @@ class TlsStreamFuzzRegressionTest {
     assertEquals(Side.CLIENT, clientHello.side());
     feed(s, clientHello);
     for (TlsLabel label : List.of(TlsLabel.SERVER_TRAFFIC_SECRET_0, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET)) {
-      s.keyed(label, RecordedTraffic.secret(line(AES128, s.clientRandom(), label)));
+      s.keyed(label, RecordedTraffic.secret(line(AES128, s.clientRandom(), label)), null);
     }
     for (RecordedTraffic.Segment segment : segments.subList(1, segments.size())) {
       feed(s, segment);
@@ -55,8 +55,8 @@ class TlsStreamFuzzRegressionTest {
     assertNull(s.problem(), s.toString());
     assertEquals(State.TLS, s.state());
     for (TlsLabel label : List.of(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0)) {
-      assertEquals(Verdict.MATCH, s.verify(label, RecordedTraffic.secret(line(AES128, s.clientRandom(), label))), label
-          + " on " + s);
+      SecretProof proof = s.verify(label, RecordedTraffic.secret(line(AES128, s.clientRandom(), label)));
+      assertEquals(Verdict.MATCH, proof.verdict(), label + " on " + s);
     }
   }
 
@@ -85,8 +85,9 @@ class TlsStreamFuzzRegressionTest {
     for (TlsLabel label : List.of(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0,
         TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.SERVER_TRAFFIC_SECRET_0)) {
       byte[] secret = RecordedTraffic.secret(line(AES128, random, label));
-      assertEquals(Verdict.MATCH, s.verify(label, secret), label.toString());
-      s.keyed(label, secret);
+      SecretProof proof = s.verify(label, secret);
+      assertEquals(Verdict.MATCH, proof.verdict(), label.toString());
+      s.keyed(label, secret, proof);
     }
     assertEquals(java.util.Set.of(), s.missingLabels(), s.toString());
     assertEquals(true, s.fullyKeyed(), s.toString());

@@ -177,7 +177,7 @@ class TlsStreamFuzzTest {
           : RecordedTraffic.secret(t.keyLog.get(data.consumeInt(0, t.keyLog.size() - 1)));
       int from = data.consumeInt(0, 8);
       trace("verify " + label + " " + HexFormat.of().formatHex(secret) + " from " + from + ": "
-          + c.stream.verify(label, secret, from));
+          + c.stream.verify(label, secret, from).verdict());
       sane();
     }
 
@@ -484,7 +484,8 @@ class TlsStreamFuzzTest {
         TlsLabel label = RecordedTraffic.label(line);
         byte[] mine = stream.keyedSecret(label);
         if (label != TlsLabel.EXPORTER_SECRET && (mine == null || labelKeyedFromKeyLog(line, mine))) {
-          assertEquals(Verdict.MATCH, stream.verify(label, RecordedTraffic.secret(line)), line + " on " + stream);
+          assertEquals(Verdict.MATCH, stream.verify(label, RecordedTraffic.secret(line)).verdict(),
+              line + " on " + stream);
         }
       }
     }

@@ -91,7 +91,7 @@ class TlsStreamHostileInputTest {
     for (String line : lines) {
       TlsLabel label = RecordedTraffic.label(line);
       if (label != TlsLabel.EXPORTER_SECRET) {
-        assertEquals(Verdict.MATCH, s.verify(label, RecordedTraffic.secret(line)), line + " on " + s);
+        assertEquals(Verdict.MATCH, s.verify(label, RecordedTraffic.secret(line)).verdict(), line + " on " + s);
       }
     }
   }
@@ -108,7 +108,7 @@ class TlsStreamHostileInputTest {
     assertEquals(State.NOT_TLS, s.state());
     assertTrue(s.problem().contains("0x47"), s.problem());
     assertFalse(s.onSegment(Side.CLIENT, 2, ByteBuffer.wrap(http), 1, http.length - 1), "ignored from then on");
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]));
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict());
     assertTrue(s.neededLabels().isEmpty());
   }
 
@@ -161,7 +161,7 @@ class TlsStreamHostileInputTest {
       TlsStream s = TlsStream.feed(Arrays.copyOf(hello, cut));
       assertEquals(State.UNDECIDED, s.state(), "cut at " + cut);
       assertNull(s.clientRandom());
-      assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]));
+      assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict());
       assertSane(s);
     }
   }
@@ -207,8 +207,9 @@ class TlsStreamHostileInputTest {
     assertNotNull(s.clientRandom());
     String sh = AES128.linesOf(s.clientRandom()).stream()
         .filter(l -> RecordedTraffic.label(l) == TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET).findFirst().orElseThrow();
-    assertEquals(Verdict.MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, RecordedTraffic.secret(sh)));
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, new byte[32]),
+    assertEquals(Verdict.MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET,
+        RecordedTraffic.secret(sh)).verdict());
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict(),
         "no client record will come");
   }
 
@@ -289,7 +290,7 @@ class TlsStreamHostileInputTest {
     assertTrue(s.lost(Side.SERVER));
     assertEquals(State.LOST, s.state());
     assertTrue(s.problem().contains("server stream lost"), s.problem());
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]));
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict());
     assertEquals(0, s.heldBytes() - 0, "nothing waits once lost");
   }
 
@@ -335,7 +336,7 @@ class TlsStreamHostileInputTest {
     assertEquals(State.TLS, s.state());
     assertEquals(304, s.records(Side.SERVER), "every record counted");
     assertTrue(s.heldBytes() <= TlsStream.DEFAULT_MAX_KEPT_RECORDS * (long) record.length, s.heldBytes() + " bytes");
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0, new byte[32]),
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0, new byte[32]).verdict(),
         "past the kept records nothing more can be proven");
   }
 
@@ -350,8 +351,8 @@ class TlsStreamHostileInputTest {
     assertFalse(s.onSegment(Side.CLIENT, 0, b, b.limit(), 1));
     assertFalse(s.onSegment(Side.CLIENT, 0, b, 0, 0));
     assertEquals(State.UNDECIDED, s.state());
-    assertEquals(Verdict.NO_MATCH, s.verify(null, new byte[32]));
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_TRAFFIC_SECRET_0, null));
+    assertEquals(Verdict.NO_MATCH, s.verify(null, new byte[32]).verdict());
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_TRAFFIC_SECRET_0, null).verdict());
   }
 
   @Test
@@ -400,7 +401,7 @@ class TlsStreamHostileInputTest {
         TlsStream s = feed(mutated);
         for (String line : t.keyLog) {
           s.verify(RecordedTraffic.label(line), RecordedTraffic.secret(line));
-          s.keyed(RecordedTraffic.label(line), RecordedTraffic.secret(line));
+          s.keyed(RecordedTraffic.label(line), RecordedTraffic.secret(line), null);
         }
         assertSane(s);
       }

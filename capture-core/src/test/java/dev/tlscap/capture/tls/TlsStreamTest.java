@@ -43,16 +43,18 @@ class TlsStreamTest {
         TlsLabel label = RecordedTraffic.label(line);
         byte[] secret = RecordedTraffic.secret(line);
         Verdict expected = label == TlsLabel.EXPORTER_SECRET ? Verdict.NO_MATCH : Verdict.MATCH;
-        assertEquals(expected, s.verify(label, secret), fixture + " " + i + ": " + line);
+        assertEquals(expected, s.verify(label, secret).verdict(), fixture + " " + i + ": " + line);
         byte[] wrong = secret.clone();
         wrong[wrong.length - 1] ^= 1;
-        assertEquals(Verdict.NO_MATCH, s.verify(label, wrong), fixture + " " + i + ": a flipped bit of " + label);
+        assertEquals(Verdict.NO_MATCH, s.verify(label, wrong).verdict(),
+            fixture + " " + i + ": a flipped bit of " + label);
         // Another connection's secret of the same label does not open this one's records.
         for (int j = 0; j < r.streams.length; j++) {
           if (j != i) {
             for (String other : r.expectedLines(j)) {
               if (RecordedTraffic.label(other) == label) {
-                assertEquals(Verdict.NO_MATCH, r.streams[j].verify(label, secret), "connection " + j + " vs " + line);
+                assertEquals(Verdict.NO_MATCH, r.streams[j].verify(label, secret).verdict(),
+                    "connection " + j + " vs " + line);
               }
             }
           }
@@ -102,7 +104,8 @@ class TlsStreamTest {
     assertEquals(TlsStream.TLS_1_3, s.version());
     for (String line : r.expectedLines(0)) {
       if (RecordedTraffic.label(line) != TlsLabel.EXPORTER_SECRET) {
-        assertEquals(Verdict.MATCH, s.verify(RecordedTraffic.label(line), RecordedTraffic.secret(line)), line);
+        assertEquals(Verdict.MATCH, s.verify(RecordedTraffic.label(line), RecordedTraffic.secret(line)).verdict(),
+            line);
       }
     }
   }
@@ -124,10 +127,11 @@ class TlsStreamTest {
     // handshake key starts at record 2.
     String early = r.expectedLines(1).stream()
         .filter(l -> RecordedTraffic.label(l) == TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET).findFirst().orElseThrow();
-    assertEquals(Verdict.MATCH, zeroRtt.verify(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET, RecordedTraffic.secret(early)));
-    assertEquals(Verdict.NO_MATCH, full.verify(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET, RecordedTraffic.secret(early)),
-        "no early data offered: never a match");
-    zeroRtt.keyed(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET, RecordedTraffic.secret(early));
+    assertEquals(Verdict.MATCH, zeroRtt.verify(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
+        RecordedTraffic.secret(early)).verdict());
+    assertEquals(Verdict.NO_MATCH, full.verify(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
+        RecordedTraffic.secret(early)).verdict(), "no early data offered: never a match");
+    zeroRtt.keyed(TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET, RecordedTraffic.secret(early), null);
     assertEquals(four, zeroRtt.missingLabels());
   }
 
@@ -137,9 +141,9 @@ class TlsStreamTest {
     TlsStream s = r.streams[0];
     assertEquals(EnumSet.of(TlsLabel.CLIENT_RANDOM), s.neededLabels());
     String line = r.expectedLines(0).get(0);
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[48]),
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[48]).verdict(),
         "TLS 1.3 labels never match a TLS 1.2 connection");
-    s.keyed(TlsLabel.CLIENT_RANDOM, RecordedTraffic.secret(line));
+    s.keyed(TlsLabel.CLIENT_RANDOM, RecordedTraffic.secret(line), null);
     assertTrue(s.fullyKeyed());
     assertTrue(s.missingLabels().isEmpty());
     assertEquals(0, s.heldBytes(), "records are dropped once keyed");
@@ -165,21 +169,24 @@ class TlsStreamTest {
     assertNotNull(serverFirst);
     byte[] shSecret = secretOf(t, s, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET);
     assertEquals(State.TLS, s.state());
-    assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret), "no ServerHello yet");
+    assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret).verdict(),
+        "no ServerHello yet");
     // The server's first segment holds ServerHello, ChangeCipherSpec and the encrypted handshake:
     // feed only the ServerHello record first.
     byte[] p = serverFirst.payload();
     int helloRecord = 5 + ((p[3] & 0xFF) << 8 | (p[4] & 0xFF));
     assertTrue(s.onSegment(Side.SERVER, serverFirst.seq(), ByteBuffer.wrap(p), 0, helloRecord));
     assertEquals(TlsStream.TLS_1_3, s.version());
-    assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret), "no record yet");
+    assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret).verdict(),
+        "no record yet");
     assertTrue(s.onSegment(Side.SERVER, serverFirst.seq() + helloRecord, ByteBuffer.wrap(p), helloRecord,
         p.length - helloRecord));
-    assertEquals(Verdict.MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret));
+    assertEquals(Verdict.MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, shSecret).verdict());
     assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0,
-        secretOf(t, s, TlsLabel.SERVER_TRAFFIC_SECRET_0)), "the server's first application record has not come");
+        secretOf(t, s, TlsLabel.SERVER_TRAFFIC_SECRET_0)).verdict(),
+        "the server's first application record has not come");
     assertEquals(Verdict.NOT_YET, s.verify(TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET,
-        secretOf(t, s, TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET)), "the client's Finished has not come");
+        secretOf(t, s, TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET)).verdict(), "the client's Finished has not come");
     assertTrue(lines.size() >= 5);
   }
 
@@ -191,22 +198,24 @@ class TlsStreamTest {
     // The server sends EncryptedExtensions, Certificate, CertificateVerify, Finished in four records.
     assertTrue(s.records(Side.SERVER) >= 5, "server records: " + s.records(Side.SERVER));
     long before = s.trialDecryptions();
-    s.keyed(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, secretOf(t, s, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET));
+    s.keyed(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, secretOf(t, s, TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET), null);
     assertTrue(s.trialDecryptions() - before >= 4, "followed the handshake records");
     // The traffic key is now tried on one record only: a wrong secret costs one attempt.
     before = s.trialDecryptions();
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0, new byte[32]));
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0, new byte[32]).verdict());
     assertEquals(1, s.trialDecryptions() - before);
     assertEquals(Verdict.MATCH, s.verify(TlsLabel.SERVER_TRAFFIC_SECRET_0,
-        secretOf(t, s, TlsLabel.SERVER_TRAFFIC_SECRET_0)));
+        secretOf(t, s, TlsLabel.SERVER_TRAFFIC_SECRET_0)).verdict());
   }
 
   @Test
   void aSecretOfTheWrongLengthIsNoMatchWithoutDecrypting() {
     TlsStream s = replayed("tls13-aes256-gcm").streams[0];
     long before = s.trialDecryptions();
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]), "SHA-384 suite");
-    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_RANDOM, new byte[48]), "TLS 1.2 label on TLS 1.3");
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict(),
+        "SHA-384 suite");
+    assertEquals(Verdict.NO_MATCH, s.verify(TlsLabel.CLIENT_RANDOM, new byte[48]).verdict(),
+        "TLS 1.2 label on TLS 1.3");
     assertEquals(before, s.trialDecryptions());
   }
 
@@ -228,7 +237,7 @@ class TlsStreamTest {
       s.onSegment(seg.side(), seg.seq(), ByteBuffer.wrap(p), 0, p.length);
     }
     assertEquals(0x1304, s.cipherSuite());
-    assertEquals(Verdict.UNSUPPORTED, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]));
+    assertEquals(Verdict.UNSUPPORTED, s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, new byte[32]).verdict());
   }
 
   @Test
@@ -248,7 +257,8 @@ class TlsStreamTest {
     }
     for (String line : t.keyLog) {
       if (RecordedTraffic.label(line) != TlsLabel.EXPORTER_SECRET) {
-        assertEquals(Verdict.MATCH, s.verify(RecordedTraffic.label(line), RecordedTraffic.secret(line)), line);
+        assertEquals(Verdict.MATCH, s.verify(RecordedTraffic.label(line), RecordedTraffic.secret(line)).verdict(),
+            line);
       }
     }
   }

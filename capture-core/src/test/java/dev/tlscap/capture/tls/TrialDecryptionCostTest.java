@@ -47,7 +47,7 @@ class TrialDecryptionCostTest {
         for (int i = 0; i < n; i++) {
           random.nextBytes(wrong);
           // The server's record 0 (EncryptedExtensions, 40 bytes or so) ...
-          if (s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, wrong) != Verdict.NO_MATCH) {
+          if (s.verify(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, wrong).verdict() != Verdict.NO_MATCH) {
             throw new AssertionError();
           }
         }
