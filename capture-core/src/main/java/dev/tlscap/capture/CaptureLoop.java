@@ -503,29 +503,14 @@ final class CaptureLoop {
   }
 
   private void showStatus() {
-    InterfaceCounters total = capture.totalCounters();
     Path file = writer.currentFile();
-    String line = String.format("%d packets, %d dropped; %d TLS sessions, %d decrypted; %d secrets%s",
-        stats.packetsWritten, total.dropped(), stats.tlsFlows, stats.tlsFlowsKeyed, stats.secretsReceived,
-        file == null ? "" : "; " + file.getFileName() + " " + humanBytes(writer.currentFileSize()));
+    String line = stats.statusLine(capture.totalCounters().dropped(),
+        file == null ? null : file.getFileName() + " " + CaptureStats.humanBytes(writer.currentFileSize()));
     if (!line.equals(statusShown)) {
       err.print("\r" + line + "\033[K");
       err.flush();
       statusShown = line;
     }
-  }
-
-  static String humanBytes(long bytes) {
-    if (bytes < 1024) {
-      return bytes + " B";
-    }
-    if (bytes < 1024 * 1024) {
-      return String.format("%.1f KiB", bytes / 1024.0);
-    }
-    if (bytes < 1024L * 1024 * 1024) {
-      return String.format("%.1f MiB", bytes / 1048576.0);
-    }
-    return String.format("%.2f GiB", bytes / 1073741824.0);
   }
 
   // ------------------------------------------------------------------ stop
@@ -563,14 +548,8 @@ final class CaptureLoop {
   }
 
   private void summary(InterfaceCounters total) {
-    err.println(stats.packetsWritten + " packets captured, " + total.dropped() + " dropped by the kernel"
-        + (stats.packetsNotWritten > 0 ? ", " + stats.packetsNotWritten + " not written" : "") + "; "
-        + stats.tlsSummary());
-    err.println(stats.secretsReceived + " TLS secrets"
-        + (stats.secretsLost > 0 ? " (" + stats.secretsLost + " more lost: the secrets buffer was full; raise"
-            + " --secrets-buffer-size)" : "")
-        + (keyLog != null ? ", " + stats.keyLogLines + " key log lines" : "")
-        + (table != null ? "; " + table.matcher().summary() : ""));
+    err.println(stats.packetsLine(total.dropped()));
+    err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null));
   }
 
   /** Closes whatever is open, in reverse order of opening; never throws. */

@@ -61,4 +61,38 @@ final class CaptureStats {
     }
     return s.toString();
   }
+
+  /** The status line (a terminal's stderr, once a second); {@code file}: the current file and its size, or null. */
+  String statusLine(long dropped, String file) {
+    return String.format("%d packets, %d dropped; %d TLS sessions, %d decrypted; %d secrets%s", packetsWritten,
+        dropped, tlsFlows, tlsFlowsKeyed, secretsReceived, file == null ? "" : "; " + file);
+  }
+
+  /** The summary's first line: packets kept and lost, and the TLS sessions. */
+  String packetsLine(long droppedByKernel) {
+    return packetsWritten + " packets captured, " + droppedByKernel + " dropped by the kernel"
+        + (packetsNotWritten > 0 ? ", " + packetsNotWritten + " not written" : "") + "; " + tlsSummary();
+  }
+
+  /** The summary's second line: secrets received and lost, key log lines, and how the matcher keyed them. */
+  String secretsLine(boolean keyLogFile, String matcherSummary) {
+    return secretsReceived + " TLS secrets"
+        + (secretsLost > 0 ? " (" + secretsLost + " more lost: the secrets buffer was full; raise"
+            + " --secrets-buffer-size)" : "")
+        + (keyLogFile ? ", " + keyLogLines + " key log lines" : "")
+        + (matcherSummary != null ? "; " + matcherSummary : "");
+  }
+
+  static String humanBytes(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    if (bytes < 1024 * 1024) {
+      return String.format("%.1f KiB", bytes / 1024.0);
+    }
+    if (bytes < 1024L * 1024 * 1024) {
+      return String.format("%.1f MiB", bytes / 1048576.0);
+    }
+    return String.format("%.2f GiB", bytes / 1073741824.0);
+  }
 }
