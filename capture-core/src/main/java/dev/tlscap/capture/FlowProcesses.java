@@ -9,8 +9,13 @@ import dev.tlscap.pcapng.ProcessAnnotation;
  * the flow's packets are written. Event-loop thread only.
  */
 final class FlowProcesses {
-  /** A process and thread that annotate a packet. */
-  record Sender(ProcessAnnotation process, int tid) {}
+  /**
+   * A process and thread that annotate a packet.
+   *
+   * @param process the packet's annotation: this process, or both ends once both are known
+   * @param comm the process's name
+   */
+  record Sender(ProcessAnnotation process, int tid, String comm) {}
 
   /** Both ends, once known. */
   Sender client;

@@ -15,8 +15,10 @@ import java.util.Map;
  * CLIENT_HANDSHAKE_TRAFFIC_SECRET, a server the other way round) or, for TLS 1.2, from which side
  * derives its key block first (the client, in a full handshake).
  *
- * <p>Annotations are shared per process id (a bounded cache of the most recent 4096). Event-loop
- * thread only.
+ * <p>A packet's annotation is its sender's pid and thread, with the comment
+ * {@code "PID: 1234\nCmd: curl"} while one end is known, and {@code "client: pid 1234 curl\nserver:
+ * pid 1200 openssl"} once both are. One-process annotations are shared per process id (a bounded
+ * cache of the most recent 4096). Event-loop thread only.
  */
 final class ProcessAttribution {
   static final int MAX_PROCESSES = 4096;
@@ -34,7 +36,7 @@ final class ProcessAttribution {
   void learn(FlowProcesses flow, TlsSecret source) {
     ProcessAnnotation process = processes.computeIfAbsent(source.pid(),
         pid -> ProcessAnnotation.forProcess(pid, source.comm()));
-    FlowProcesses.Sender sender = new FlowProcesses.Sender(process, source.tid());
+    FlowProcesses.Sender sender = new FlowProcesses.Sender(process, source.tid(), source.comm());
     TlsLabel label = source.label();
     if (flow.first == null) {
       flow.first = sender;
@@ -68,7 +70,19 @@ final class ProcessAttribution {
     if (client == otherIsClient) {
       return; // both claim the same end: no reliable split, keep annotating with the first
     }
-    flow.client = client ? sender : flow.firstWithRole;
-    flow.server = client ? flow.firstWithRole : sender;
+    bothEnds(flow, client ? sender : flow.firstWithRole, client ? flow.firstWithRole : sender);
+  }
+
+  /**
+   * Both ends are processes of this host: each packet carries its sender's pid (and thread) and a
+   * comment naming both ends, {@code "client: pid 1234 curl\nserver: pid 1200 openssl"}.
+   */
+  private static void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
+    String comment = "client: pid " + Integer.toUnsignedString(client.process().pid()) + " " + client.comm()
+        + "\nserver: pid " + Integer.toUnsignedString(server.process().pid()) + " " + server.comm();
+    flow.client = new FlowProcesses.Sender(ProcessAnnotation.of(client.process().pid(), comment), client.tid(),
+        client.comm());
+    flow.server = new FlowProcesses.Sender(ProcessAnnotation.of(server.process().pid(), comment), server.tid(),
+        server.comm());
   }
 }

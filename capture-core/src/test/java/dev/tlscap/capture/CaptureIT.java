@@ -94,10 +94,13 @@ class CaptureIT {
       assertTrue(Files.readString(keys).lines().count() >= 6, "5 TLS 1.3 lines and a CLIENT_RANDOM");
       List<PcapngBlock> blocks = PcapngReader.readAll(out);
       assertTrue(blocks.stream().anyMatch(b -> b instanceof InterfaceStatisticsBlock), "the file ends with an ISB");
-      List<String> comments = Tshark.column(out, "tcp.srcport == " + server.port(), "frame.comment");
-      assertTrue(comments.stream().anyMatch(c -> c.contains("Cmd: openssl")), "server packets name the server");
-      assertTrue(Tshark.column(out, "tcp.dstport == " + server.port(), "frame.comment").stream()
-          .anyMatch(c -> c.contains("Cmd: curl")), "client packets name curl");
+      // Both ends on this host: each packet names both processes (README, build/demo)
+      String bothEnds = "server: pid " + server.pid() + " openssl";
+      List<String> comments = Tshark.column(out, "tcp.srcport == " + server.port() + " && tls", "frame.comment");
+      assertTrue(comments.stream().anyMatch(c -> c.matches("client: pid \\d+ curl\\\\nserver: pid \\d+ openssl")
+          && c.contains(bothEnds)), "server packets name both ends: " + comments);
+      assertTrue(Tshark.column(out, "tcp.dstport == " + server.port() + " && tls", "frame.comment").stream()
+          .anyMatch(c -> c.startsWith("client: pid ") && c.contains(bothEnds)), "client packets name both ends");
       assertTrue(Tshark.packetCount(out, "frame.comment contains \"curl\"") > 0, "filterable by process");
     }
   }

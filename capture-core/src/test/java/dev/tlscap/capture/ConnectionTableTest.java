@@ -282,9 +282,9 @@ class ConnectionTableTest {
       (fromClient ? clientComments : serverComments).addAll(packets.get(i).comments());
       assertEquals(fromClient ? 1 : 2, packets.get(i).processId().orElse(-1), "packet " + i);
     }
-    assertEquals(1, clientComments.size(), clientComments.toString());
-    assertTrue(clientComments.iterator().next().contains("curl"), clientComments.toString());
-    assertTrue(serverComments.iterator().next().contains("openssl"), serverComments.toString());
+    Set<String> bothEnds = Set.of("client: pid 1 curl\nserver: pid 2 openssl");
+    assertEquals(bothEnds, clientComments, "each packet names both ends; its pid option names its sender");
+    assertEquals(bothEnds, serverComments);
   }
 
   @Test
