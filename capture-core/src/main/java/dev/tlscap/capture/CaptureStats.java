@@ -9,6 +9,8 @@ package dev.tlscap.capture;
 final class CaptureStats {
   long packetsWritten;
   long tlsFlows;
+  /** Plain connections that turned to TLS (STARTTLS and kin). */
+  long tlsUpgrades;
   long tlsFlowsKeyed;
   /** Of those, keyed after they were released without all their secrets (a quiet connection that spoke again). */
   long tlsFlowsKeyedLate;
@@ -40,6 +42,9 @@ final class CaptureStats {
   String tlsSummary() {
     StringBuilder s = new StringBuilder();
     s.append(tlsFlows).append(" TLS sessions, ").append(tlsFlowsKeyed).append(" with secrets");
+    if (tlsUpgrades > 0) {
+      s.append(" (").append(tlsUpgrades).append(" upgraded from plain, e.g. STARTTLS)");
+    }
     if (tlsFlowsKeyedLate > 0) {
       s.append(" (").append(tlsFlowsKeyedLate).append(" keyed when they spoke again after a quiet spell)");
     }

@@ -38,6 +38,12 @@ final class ConnectionTable {
    * second process's copy of its secrets, so each packet is annotated with the process that sent it.
    */
   static final long PEER_PROCESS_GRACE_NANOS = 50_000_000L;
+  /**
+   * How many client payload segments of a plain connection are watched for a ClientHello that
+   * upgrades it (STARTTLS and its kin come after a few commands; a longer plain exchange is taken
+   * as plain for good).
+   */
+  static final int STARTTLS_WATCHED_SEGMENTS = 32;
 
   /**
    * What the table needs to know of the capture.
@@ -109,6 +115,13 @@ final class ConnectionTable {
     }
     if (h.payloadLength > 0 && flow.state == TcpFlow.State.NEW) {
       classify(flow, fromA, p.data, h, loopback, now);
+    } else if (h.payloadLength > 0 && flow.state == TcpFlow.State.PLAIN && fromA == flow.clientIsA
+        && flow.plainSegmentsWatched < STARTTLS_WATCHED_SEGMENTS) {
+      flow.plainSegmentsWatched++;
+      if (startsClientHello(p.data, h)) {
+        stats.tlsUpgrades++;
+        followTls(flow, loopback, now, false); // STARTTLS: TLS from this segment on
+      }
     }
     boolean fromClient = fromA == flow.clientIsA;
     if (flow.followLate && h.payloadLength > 0 && flow.state == TcpFlow.State.RELEASED) {
@@ -165,20 +178,39 @@ final class ConnectionTable {
     boolean tlsHandshake = fromA == flow.clientIsA && data.get(at) == 0x16
         && (h.payloadLength < 2 || data.get(at + 1) == 0x03);
     if (!tlsHandshake) {
-      flow.state = TcpFlow.State.PLAIN;
+      flow.state = TcpFlow.State.PLAIN; // watched for a later ClientHello (STARTTLS)
       return;
     }
+    followTls(flow, loopback, now, true);
+  }
+
+  /**
+   * Starts following a flow's TLS from the current segment (the client's first TLS bytes): its
+   * packets are held from here on. {@code fromSyn}: TLS from the connection's first byte (the SYNs
+   * tell where each direction starts); else (STARTTLS) each direction starts at its next segment.
+   */
+  private void followTls(TcpFlow flow, boolean loopback, long now, boolean fromSyn) {
     flow.tls = new TlsStream();
     flow.onLoopback = loopback;
-    if (flow.synSeenA) {
+    if (fromSyn && flow.synSeenA) {
       flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, flow.synA);
     }
-    if (flow.synSeenB) {
+    if (fromSyn && flow.synSeenB) {
       flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.SERVER : TlsStream.Side.CLIENT, flow.synB);
     }
     flow.state = TcpFlow.State.UNDECIDED;
     flow.holdStartedNanos = now;
     flowOfStream.put(flow.tls, flow);
+  }
+
+  /**
+   * Whether a client segment of a plain connection starts a TLS ClientHello: a handshake record
+   * (0x16, version 3.x) whose first message is a ClientHello (type 1).
+   */
+  private static boolean startsClientHello(ByteBuffer data, PacketHeaders h) {
+    int at = h.payloadOffset;
+    return h.payloadLength >= 6 && data.get(at) == 0x16 && data.get(at + 1) == 0x03
+        && (data.get(at + 2) & 0xFF) <= 4 && data.get(at + 5) == 0x01;
   }
 
   /** Feeds a held TLS flow's segment to its stream, and acts on what the stream and the matcher learnt. */

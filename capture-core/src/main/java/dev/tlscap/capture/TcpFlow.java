@@ -64,6 +64,11 @@ final class TcpFlow {
   long parserBytes;
   /** When it was last released without all its secrets (0: never). */
   long releasedNanos;
+  /**
+   * Client payload segments of a plain connection still watched for a ClientHello (STARTTLS: SMTP,
+   * IMAP, POP3, LDAP, PostgreSQL, MySQL upgrade a plain connection to TLS after a few exchanges).
+   */
+  int plainSegmentsWatched;
   /** When every secret the flow needs was keyed (0: not yet). */
   long fullyKeyedNanos;
   /** The processes at its ends, from its secrets (TLS flows only). */
