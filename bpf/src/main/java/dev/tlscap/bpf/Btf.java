@@ -15,14 +15,19 @@ import java.util.Map;
  * struct btf_type { __u32 name_off; __u32 info; union { __u32 size; __u32 type; }; };  // 12 bytes
  * struct btf_member { __u32 name_off; __u32 type; __u32 offset; };                        // after STRUCT/UNION
  * struct btf_var_secinfo { __u32 type; __u32 offset; __u32 size; };                      // after DATASEC
+ * struct btf_enum { __u32 name_off; __s32 val; };                                       // after ENUM
+ * struct btf_enum64 { __u32 name_off; __u32 val_lo32; __u32 val_hi32; };                // after ENUM64
  * </pre>
- * {@code info}: bits 0-15 vlen, bits 24-28 kind, bit 31 kind_flag. Valid while its object is open.
+ * {@code info}: bits 0-15 vlen, bits 24-28 kind, bit 31 kind_flag (ENUM, ENUM64: 1 = signed values).
+ * Valid while its object is open.
  */
 public final class Btf {
   static final int KIND_STRUCT = 4;
   static final int KIND_UNION = 5;
+  static final int KIND_ENUM = 6;
   static final int KIND_VAR = 14;
   static final int KIND_DATASEC = 15;
+  static final int KIND_ENUM64 = 19;
   static final int TYPE_SIZE = 12;
 
   private final Pointer btf;
@@ -47,6 +52,23 @@ public final class Btf {
         throw new IllegalArgumentException("struct " + name + " has no member " + memberName);
       }
       return m;
+    }
+  }
+
+  /**
+   * An enum as compiled: its enumerators in declaration order. Values are the 64-bit value of
+   * {@code btf_enum64}, or the 32-bit {@code btf_enum} value sign- or zero-extended as its
+   * kind_flag says (clang before 15 sets no kind_flag: zero-extended, so {@code 1U << 31} reads as
+   * 2147483648).
+   */
+  public record Enumeration(String name, int size, Map<String, Long> values) {
+    /** The value of {@code enumerator}. */
+    public long value(String enumerator) {
+      Long v = values.get(enumerator);
+      if (v == null) {
+        throw new IllegalArgumentException("enum " + name + " has no enumerator " + enumerator);
+      }
+      return v;
     }
   }
 
@@ -94,5 +116,41 @@ public final class Btf {
       members.put(memberName, new Member(memberName, bitOffset / 8, (int) memberSize));
     }
     return new StructLayout(name, size, members);
+  }
+
+  /**
+   * {@code enum name} as compiled. An enum reaches the BTF only when a type or variable of the
+   * object uses it (an enumerator used as a constant is not enough): see the {@code unused_*}
+   * pointers in tls_secrets.bpf.c and tc_capture.bpf.c.
+   */
+  public Enumeration enumeration(String name) {
+    int kind = KIND_ENUM;
+    int id = LibBpf.btf__find_by_name_kind(btf, name, KIND_ENUM);
+    if (id < 0) {
+      kind = KIND_ENUM64;
+      id = LibBpf.btf__find_by_name_kind(btf, name, KIND_ENUM64);
+    }
+    if (id < 0) {
+      throw new BpfException("BPF object " + objectName + " has no enum " + name + " in its BTF");
+    }
+    Pointer type = LibBpf.btf__type_by_id(btf, id);
+    int info = type.getInt(4);
+    int vlen = info & 0xffff;
+    boolean signed = (info >>> 31) != 0;
+    Map<String, Long> values = new LinkedHashMap<>();
+    for (int i = 0; i < vlen; i++) {
+      long value;
+      long at;
+      if (kind == KIND_ENUM) {
+        at = TYPE_SIZE + 8L * i;
+        int raw = type.getInt(at + 4);
+        value = signed ? raw : Integer.toUnsignedLong(raw);
+      } else {
+        at = TYPE_SIZE + 12L * i;
+        value = Integer.toUnsignedLong(type.getInt(at + 4)) | ((long) type.getInt(at + 8) << 32);
+      }
+      values.put(LibBpf.btf__name_by_offset(btf, type.getInt(at)), value);
+    }
+    return new Enumeration(name, type.getInt(8), values);
   }
 }
