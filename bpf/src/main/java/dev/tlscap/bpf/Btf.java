@@ -29,6 +29,10 @@ public final class Btf {
   static final int KIND_DATASEC = 15;
   static final int KIND_ENUM64 = 19;
   static final int TYPE_SIZE = 12;
+  static final int MEMBER_SIZE = 12;
+  static final int VAR_SECINFO_SIZE = 12;
+  static final int ENUM_SIZE = 8;
+  static final int ENUM64_SIZE = 12;
 
   private final Pointer btf;
   private final String objectName;
@@ -81,7 +85,7 @@ public final class Btf {
     Pointer type = LibBpf.btf__type_by_id(btf, id);
     int vlen = type.getInt(4) & 0xffff;
     for (int i = 0; i < vlen; i++) {
-      long at = TYPE_SIZE + 12L * i;
+      long at = TYPE_SIZE + (long) VAR_SECINFO_SIZE * i;
       int varType = type.getInt(at);
       int offset = type.getInt(at + 4);
       int size = type.getInt(at + 8);
@@ -107,7 +111,7 @@ public final class Btf {
     int size = type.getInt(8);
     Map<String, Member> members = new LinkedHashMap<>();
     for (int i = 0; i < vlen; i++) {
-      long at = TYPE_SIZE + 12L * i;
+      long at = TYPE_SIZE + (long) MEMBER_SIZE * i;
       String memberName = LibBpf.btf__name_by_offset(btf, type.getInt(at));
       int memberType = type.getInt(at + 4);
       int bits = type.getInt(at + 8);
@@ -142,11 +146,11 @@ public final class Btf {
       long value;
       long at;
       if (kind == KIND_ENUM) {
-        at = TYPE_SIZE + 8L * i;
+        at = TYPE_SIZE + (long) ENUM_SIZE * i;
         int raw = type.getInt(at + 4);
         value = signed ? raw : Integer.toUnsignedLong(raw);
       } else {
-        at = TYPE_SIZE + 12L * i;
+        at = TYPE_SIZE + (long) ENUM64_SIZE * i;
         value = Integer.toUnsignedLong(type.getInt(at + 4)) | ((long) type.getInt(at + 8) << 32);
       }
       values.put(LibBpf.btf__name_by_offset(btf, type.getInt(at)), value);
