@@ -123,6 +123,23 @@ public final class Btf {
   }
 
   /**
+   * {@code enum name} of the running kernel (its BTF, {@code /sys/kernel/btf/vmlinux}, read by
+   * {@code btf__load_vmlinux_btf}): for UAPI values newer than the installed headers, such as
+   * {@code BPF_TCX_INGRESS} of {@code enum bpf_attach_type} (Linux 6.6). Needs no privileges.
+   */
+  public static Enumeration kernelEnumeration(String name) {
+    Pointer vmlinux = LibBpf.btf__load_vmlinux_btf();
+    if (vmlinux == null) {
+      throw BpfException.ofCall("btf__load_vmlinux_btf", Errno.last());
+    }
+    try {
+      return new Btf(vmlinux, "vmlinux").enumeration(name);
+    } finally {
+      LibBpf.btf__free(vmlinux);
+    }
+  }
+
+  /**
    * {@code enum name} as compiled. An enum reaches the BTF only when a type or variable of the
    * object uses it (an enumerator used as a constant is not enough): see the {@code unused_*}
    * pointers in tls_secrets.bpf.c and tc_capture.bpf.c.

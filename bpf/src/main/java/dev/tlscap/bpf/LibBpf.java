@@ -130,6 +130,10 @@ final class LibBpf {
 
   public static native int btf__resolve_type(Pointer btf, int id);
 
+  public static native Pointer btf__load_vmlinux_btf();
+
+  public static native void btf__free(Pointer btf);
+
   // TC (clsact + cls_bpf through netlink)
   public static native int bpf_tc_hook_create(Pointer hook);
 
