@@ -2,6 +2,8 @@
 /*
  * Events of tls_secrets.bpf.c, defined once here; read in Java by dev.tlscap.secrets.TlsEventView
  * (whose offsets TlsAbiLayoutTest checks against this object's BTF). No bool, no implicit padding.
+ * Codes and flags are enums, not #defines, so they reach the BTF too: TlsAbiEnumTest checks the
+ * Java constants against them. Struct fields stay __u32 (an enum's size is the compiler's choice).
  */
 #ifndef TLSCAP_TLS_ABI_H
 #define TLSCAP_TLS_ABI_H
@@ -28,12 +30,14 @@ enum tls_secret_label {
 	TLS_LABEL_MASTER_SECRET = 7,            /* TLS 1.0-1.2: the master secret of "key expansion" */
 };
 
-/* tls_event.flags */
-#define TLS_FLAG_RANDOM_KNOWN  (1u << 0) /* client_random is set */
-#define TLS_FLAG_SOCKET_KNOWN  (1u << 1) /* socket is set (the thread's last TLS socket I/O) */
-#define TLS_FLAG_IO_WRITE      (1u << 2) /* CLIENT_HELLO: written (the client side) */
-#define TLS_FLAG_IO_READ       (1u << 3) /* CLIENT_HELLO: read (the server side) */
-#define TLS_FLAG_SECRET_CUT    (1u << 4) /* the secret was longer than TLS_SECRET_MAX */
+/* tls_event.flags: a set of these bits */
+enum tls_event_flag {
+	TLS_FLAG_RANDOM_KNOWN = 1 << 0, /* client_random is set */
+	TLS_FLAG_SOCKET_KNOWN = 1 << 1, /* socket is set (the thread's last TLS socket I/O) */
+	TLS_FLAG_IO_WRITE = 1 << 2,     /* CLIENT_HELLO: written (the client side) */
+	TLS_FLAG_IO_READ = 1 << 3,      /* CLIENT_HELLO: read (the server side) */
+	TLS_FLAG_SECRET_CUT = 1 << 4,   /* the secret was longer than TLS_SECRET_MAX */
+};
 
 /* The socket a thread did TLS I/O on, from the kernel's struct sock. */
 struct tls_socket {

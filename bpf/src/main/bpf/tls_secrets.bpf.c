@@ -113,6 +113,10 @@ struct {
 
 /* Puts struct tls_event into BTF, where TlsAbiLayoutTest checks the Java view against it. */
 const struct tls_event *unused_tls_event __attribute__((unused));
+/* The same for the enums of tls_abi.h (TlsAbiEnumTest): a type reaches BTF only when something uses it. */
+const enum tls_event_kind *unused_tls_event_kind __attribute__((unused));
+const enum tls_secret_label *unused_tls_secret_label __attribute__((unused));
+const enum tls_event_flag *unused_tls_event_flag __attribute__((unused));
 
 static __always_inline struct tls_counters *counter(void)
 {

@@ -10,10 +10,12 @@
 
 #include <linux/types.h>
 
-/* packet_event.flags */
-#define PACKET_INBOUND       (1U << 0) /* seen at TC ingress */
-#define PACKET_OUTBOUND      (1U << 1) /* seen at TC egress */
-#define PACKET_RECORD_LIMIT  (1U << 2) /* cut to the largest record (max_packet_bytes), below snap_length */
+/* packet_event.flags (enums, not #defines, so PacketAbiEnumTest finds them in the BTF) */
+enum packet_flag {
+	PACKET_INBOUND = 1U << 0,      /* seen at TC ingress */
+	PACKET_OUTBOUND = 1U << 1,     /* seen at TC egress */
+	PACKET_RECORD_LIMIT = 1U << 2, /* cut to the largest record (max_packet_bytes), below snap_length */
+};
 
 /*
  * One ring-buffer record: this header, then captured_length packet bytes starting at the link-layer
@@ -57,23 +59,29 @@ struct interface_slot {
 #define FILTER_MAX_CLAUSES 16
 
 /* filter_host.direction and filter_port.direction; 0 = the condition is not used */
-#define FILTER_SRC  (1U << 0)
-#define FILTER_DST  (1U << 1)
-#define FILTER_BOTH (1U << 2) /* with SRC|DST: both must match ('src and dst host X') */
+enum filter_direction {
+	FILTER_SRC = 1U << 0,
+	FILTER_DST = 1U << 1,
+	FILTER_BOTH = 1U << 2, /* with SRC|DST: both must match ('src and dst host X') */
+};
 
 /* filter_clause.protocols: the IP payload protocol must be one of these (0: any packet) */
-#define FILTER_PROTO_TCP    (1U << 0)
-#define FILTER_PROTO_UDP    (1U << 1)
-#define FILTER_PROTO_SCTP   (1U << 2)
-#define FILTER_PROTO_ICMP   (1U << 3)
-#define FILTER_PROTO_ICMPV6 (1U << 4)
+enum filter_protocol {
+	FILTER_PROTO_TCP = 1U << 0,
+	FILTER_PROTO_UDP = 1U << 1,
+	FILTER_PROTO_SCTP = 1U << 2,
+	FILTER_PROTO_ICMP = 1U << 3,
+	FILTER_PROTO_ICMPV6 = 1U << 4,
+};
 
 /* filter_clause.families: the network protocol must be one of these (0: any) */
-#define FILTER_FAMILY_IPV4 (1U << 0)
-#define FILTER_FAMILY_IPV6 (1U << 1)
-#define FILTER_FAMILY_ARP  (1U << 2) /* ARP: its sender/target IPv4 addresses match 'host' and 'net' */
-#define FILTER_FAMILY_RARP (1U << 3) /* RARP: the same */
-#define FILTER_FAMILY_NEVER (1U << 31) /* no packet has it: a clause that never matches */
+enum filter_family {
+	FILTER_FAMILY_IPV4 = 1U << 0,
+	FILTER_FAMILY_IPV6 = 1U << 1,
+	FILTER_FAMILY_ARP = 1U << 2,   /* ARP: its sender/target IPv4 addresses match 'host' and 'net' */
+	FILTER_FAMILY_RARP = 1U << 3,  /* RARP: the same */
+	FILTER_FAMILY_NEVER = 1U << 31, /* no packet has it: a clause that never matches */
+};
 
 /* 'host A', 'src net 10.0.0.0/8', ... Addresses and masks in network byte order; IPv4 in addr[0]. */
 struct filter_host {

@@ -82,6 +82,11 @@ struct {
 
 /* Puts the ABI structs into the object's BTF, where PacketAbiLayoutTest checks the Java view. */
 const struct packet_event *unused_packet_event __attribute__((unused));
+/* The same for the enums of packet_abi.h (PacketAbiEnumTest): a type reaches BTF only when something uses it. */
+const enum packet_flag *unused_packet_flag __attribute__((unused));
+const enum filter_direction *unused_filter_direction __attribute__((unused));
+const enum filter_protocol *unused_filter_protocol __attribute__((unused));
+const enum filter_family *unused_filter_family __attribute__((unused));
 
 /* What the filter looks at. Addresses in network byte order, ports in host byte order. */
 struct packet_summary {

@@ -32,6 +32,14 @@ public class BpfException extends RuntimeException {
     return details;
   }
 
+  /**
+   * A failed native call, named as C names it: {@code "bpf_tc_attach failed: EEXIST (file exists)"}.
+   * Callers that face users catch it and say what was attempted on what, with {@link #errno()}.
+   */
+  static BpfException ofCall(String call, int errno) {
+    return new BpfException(call + " failed: " + Errno.name(errno) + " (" + Errno.describe(errno) + ")", errno, "");
+  }
+
   /** {@code "what: reason"} for an errno, using libbpf's texts for its own codes. */
   static BpfException of(String what, int errno) {
     return new BpfException(what + ": " + Errno.describe(errno), errno, "");

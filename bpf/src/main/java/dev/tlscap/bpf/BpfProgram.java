@@ -17,12 +17,18 @@ public final class BpfProgram {
   static final int UPROBE_OPTS_RETPROBE = 24;
   static final int UPROBE_OPTS_FUNC_NAME = 32;
 
-  /** {@code struct bpf_test_run_opts} (bpf.h, 1.1): sz@0, ctx_in@32, ctx_size_in@48, retval@56, repeat@60, ... 80 bytes. */
+  /**
+   * {@code struct bpf_test_run_opts} (bpf.h, 1.1): sz@0, data_in@8, data_size_in@24, ctx_in@32,
+   * ctx_size_in@48, retval@56, repeat@60, duration@64, ... 80 bytes.
+   */
   static final int TEST_RUN_OPTS_SIZE = 80;
+  static final int TEST_RUN_OPTS_DATA_IN = 8;
+  static final int TEST_RUN_OPTS_DATA_SIZE_IN = 24;
   static final int TEST_RUN_OPTS_CTX_IN = 32;
   static final int TEST_RUN_OPTS_CTX_SIZE_IN = 48;
   static final int TEST_RUN_OPTS_RETVAL = 56;
   static final int TEST_RUN_OPTS_REPEAT = 60;
+  static final int TEST_RUN_OPTS_DURATION = 64;
 
   private final BpfObject owner;
   private final Pointer program;
@@ -157,6 +163,35 @@ public final class BpfProgram {
       throw BpfException.of("test run of BPF program " + name + " failed", -rc);
     }
     return opts.getInt(TEST_RUN_OPTS_RETVAL);
+  }
+
+  /**
+   * What {@link #testRunPacket} measured.
+   *
+   * @param retval the program's return value (of the last run)
+   * @param nanosPerRun the kernel's average time of one run
+   */
+  public record TestRun(int retval, long nanosPerRun) {}
+
+  /**
+   * Runs the program {@code repeat} times in the kernel with {@code BPF_PROG_TEST_RUN} on a copy of
+   * {@code packet} (for a TC program: a frame from its link-layer header on), for benchmarks and
+   * tests. The program's side effects (map updates, ring-buffer records) are real.
+   */
+  public TestRun testRunPacket(byte[] packet, int repeat) {
+    Memory data = new Memory(Math.max(1, packet.length));
+    data.write(0, packet, 0, packet.length);
+    Memory opts = new Memory(TEST_RUN_OPTS_SIZE);
+    opts.clear();
+    opts.setLong(0, TEST_RUN_OPTS_SIZE);
+    opts.setPointer(TEST_RUN_OPTS_DATA_IN, data);
+    opts.setInt(TEST_RUN_OPTS_DATA_SIZE_IN, packet.length);
+    opts.setInt(TEST_RUN_OPTS_REPEAT, repeat);
+    int rc = LibBpf.bpf_prog_test_run_opts(fd(), opts);
+    if (rc < 0) {
+      throw BpfException.of("bpf_prog_test_run_opts of BPF program " + name + " failed", -rc);
+    }
+    return new TestRun(opts.getInt(TEST_RUN_OPTS_RETVAL), Integer.toUnsignedLong(opts.getInt(TEST_RUN_OPTS_DURATION)));
   }
 
   @Override

@@ -31,6 +31,32 @@ public final class Errno {
     return Native.getLastError();
   }
 
+  /**
+   * The symbolic name of an errno, e.g. {@code "EEXIST"}, for the errors tlscap meets; {@code
+   * "errno N"} for others (libbpf's own codes, 4000+, included).
+   */
+  public static String name(int errno) {
+    return switch (Math.abs(errno)) {
+      case EPERM -> "EPERM";
+      case ENOENT -> "ENOENT";
+      case ESRCH -> "ESRCH";
+      case EINTR -> "EINTR";
+      case E2BIG -> "E2BIG";
+      case EBADF -> "EBADF";
+      case EAGAIN -> "EAGAIN";
+      case ENOMEM -> "ENOMEM";
+      case EACCES -> "EACCES";
+      case EFAULT -> "EFAULT";
+      case EBUSY -> "EBUSY";
+      case EEXIST -> "EEXIST";
+      case ENODEV -> "ENODEV";
+      case EINVAL -> "EINVAL";
+      case ENOSPC -> "ENOSPC";
+      case EOPNOTSUPP -> "EOPNOTSUPP";
+      default -> "errno " + Math.abs(errno);
+    };
+  }
+
   /** Text for an errno, e.g. {@code "No such file or directory"}; libbpf's own codes (4000+) included. */
   public static String describe(int errno) {
     int e = Math.abs(errno);

@@ -9,14 +9,17 @@ import com.sun.jna.Pointer;
 /**
  * Raw bindings to the system libbpf ({@code libbpf.so.1}, 1.1 or newer) by JNA direct mapping.
  *
- * <p>Internal: use {@link BpfObject}, {@link BpfProgram}, {@link BpfMap} and {@link RingBufferReader}.
+ * <p>Private to this package, as Netty keeps its natives: callers use {@link BpfObject},
+ * {@link BpfProgram}, {@link BpfMap}, {@link RingBufferReader}, {@link Btf}, {@link TcHook} and
+ * {@link BpfSyscall}, whose methods name the libbpf call and turn {@code -errno} into a
+ * {@link BpfException}.
  * The class fails to initialise (an {@link UnsatisfiedLinkError} wrapped in
  * {@link ExceptionInInitializerError}) when libbpf is missing; {@link BpfAvailability} turns that into
  * a one-line cause. Functions returning {@code int} return {@code -errno} on failure (libbpf 1.0 mode);
  * functions returning a pointer return {@code null} and leave the cause in {@code errno}
  * ({@code Native.getLastError()}).
  */
-public final class LibBpf {
+final class LibBpf {
   static final String LIBRARY = "libbpf.so.1";
 
   static {
@@ -126,6 +129,10 @@ public final class LibBpf {
   public static native long btf__resolve_size(Pointer btf, int id);
 
   public static native int btf__resolve_type(Pointer btf, int id);
+
+  public static native Pointer btf__load_vmlinux_btf();
+
+  public static native void btf__free(Pointer btf);
 
   // TC (clsact + cls_bpf through netlink)
   public static native int bpf_tc_hook_create(Pointer hook);

@@ -6,7 +6,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Reads {@code struct tls_event} of bpf/src/main/bpf/tls_abi.h from a ring-buffer record. The
- * offsets below are checked against the compiled object's BTF by {@code TlsAbiLayoutTest}.
+ * offsets below are checked against the compiled object's BTF by {@code TlsAbiLayoutTest}, the
+ * kinds and flags (enums of tls_abi.h) by {@code TlsAbiEnumTest}.
  * Stateless; decoding allocates the event objects (secrets are a few per connection, not per packet).
  */
 public final class TlsEventView {
@@ -39,6 +40,8 @@ public final class TlsEventView {
   static final int FLAG_IO_WRITE = 1 << 2;
   static final int FLAG_SECRET_CUT = 1 << 4;
   static final int SECRET_MAX = 64;
+  static final int COMM_LEN = 16;
+  static final int RANDOM_LEN = 32;
 
   private TlsEventView() {}
 
@@ -61,9 +64,9 @@ public final class TlsEventView {
     long time = data.getLong(at + TIMESTAMP);
     int pid = data.getInt(at + PID);
     int tid = data.getInt(at + TID);
-    String comm = string(data, at + COMM, 16);
+    String comm = string(data, at + COMM, COMM_LEN);
     TlsSocket socket = (flags & FLAG_SOCKET_KNOWN) != 0 ? socket(data, at + SOCKET) : null;
-    byte[] random = (flags & FLAG_RANDOM_KNOWN) != 0 ? bytes(data, at + CLIENT_RANDOM, 32) : null;
+    byte[] random = (flags & FLAG_RANDOM_KNOWN) != 0 ? bytes(data, at + CLIENT_RANDOM, RANDOM_LEN) : null;
     if (kind == KIND_SECRET) {
       TlsLabel label = TlsLabel.ofCode(data.getInt(at + LABEL));
       int secretLength = data.getInt(at + SECRET_LEN);

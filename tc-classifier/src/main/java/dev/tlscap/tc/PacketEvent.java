@@ -33,6 +33,7 @@ public final class PacketEvent {
   static final int CAPTURED_LENGTH = 24;
   static final int FLAGS = 28;
 
+  /** {@code enum packet_flag} of packet_abi.h, checked against BTF by {@code PacketAbiEnumTest}. */
   static final int FLAG_INBOUND = 1;
   static final int FLAG_OUTBOUND = 2;
   static final int FLAG_RECORD_LIMIT = 4;

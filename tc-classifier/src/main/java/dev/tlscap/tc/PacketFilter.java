@@ -38,7 +38,7 @@ public final class PacketFilter {
   /** Host and port conditions one clause holds. */
   static final int MAX_CONDITIONS = 2;
 
-  // packet_abi.h: filter_host.direction, filter_port.direction
+  // enums of packet_abi.h, checked against BTF by PacketAbiEnumTest: filter_host/filter_port.direction
   static final int DIR_SRC = 1;
   static final int DIR_DST = 2;
   static final int DIR_BOTH = 4;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.tc;
 
-import com.sun.jna.Memory;
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.BpfProgram;
+import dev.tlscap.bpf.BpfSyscall;
 import dev.tlscap.bpf.Errno;
-import dev.tlscap.bpf.LibBpf;
 import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.TcHook;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -37,16 +37,10 @@ public final class TcAttachment implements AutoCloseable {
   static final int BPF_TCX_EGRESS = 47;
   /** {@code BPF_F_BEFORE} (include/uapi/linux/bpf.h, 6.6+): with no relative program, "first". */
   static final int BPF_F_BEFORE = 1 << 3;
-  /** {@code struct bpf_link_create_opts} of libbpf 1.1 (bpf.h): sz@0, flags@8; we pass sz = 16. */
-  static final int LINK_CREATE_OPTS_SIZE = 16;
 
   /** {@code enum bpf_tc_attach_point} (libbpf.h). */
-  static final int BPF_TC_INGRESS = 1;
-  static final int BPF_TC_EGRESS = 2;
-  /** {@code struct bpf_tc_hook} (libbpf.h 1.1): sz@0, ifindex@8, attach_point@12, parent@16; 24 bytes. */
-  static final int TC_HOOK_SIZE = 24;
-  /** {@code struct bpf_tc_opts} (libbpf.h 1.1): sz@0, prog_fd@8, flags@12, prog_id@16, handle@20, priority@24; 32 bytes. */
-  static final int TC_OPTS_SIZE = 32;
+  static final int BPF_TC_INGRESS = TcHook.INGRESS;
+  static final int BPF_TC_EGRESS = TcHook.EGRESS;
 
   /** clsact filters go first (priority 1), so no other filter's verdict hides a packet from tlscap. */
   public static final int CLSACT_PRIORITY = 1;
@@ -113,44 +107,35 @@ public final class TcAttachment implements AutoCloseable {
   }
 
   private int tcxLink(BpfProgram program, int attachType) {
-    Memory opts = new Memory(LINK_CREATE_OPTS_SIZE);
-    opts.clear();
-    opts.setLong(0, LINK_CREATE_OPTS_SIZE);
-    opts.setInt(8, BPF_F_BEFORE);
-    int fd = LibBpf.bpf_link_create(program.fd(), ifindex, attachType, opts);
-    if (fd < 0) {
+    try {
+      return BpfSyscall.linkCreate(program.fd(), ifindex, attachType, BPF_F_BEFORE);
+    } catch (BpfException e) {
+      int errno = e.errno();
       throw new BpfException("cannot attach the TC classifier to " + name + " " + direction(attachType == BPF_TCX_INGRESS)
-          + " (TCX): " + Errno.describe(-fd) + hint(-fd), -fd, "");
+          + " (TCX): " + Errno.describe(errno) + hint(errno), errno, e.getMessage());
     }
-    return fd;
   }
 
   /** Creates the clsact qdisc; false when it was there already (it is then never removed by tlscap). */
   private boolean createClsact() {
-    Memory hook = hook(BPF_TC_INGRESS | BPF_TC_EGRESS);
-    int rc = LibBpf.bpf_tc_hook_create(hook);
-    if (rc == -Errno.EEXIST) {
-      return false;
+    try {
+      return TcHook.createClsact(ifindex);
+    } catch (BpfException e) {
+      int errno = e.errno();
+      throw new BpfException("cannot add a clsact qdisc to " + name + ": " + Errno.describe(errno) + hint(errno), errno,
+          e.getMessage());
     }
-    if (rc < 0) {
-      throw new BpfException("cannot add a clsact qdisc to " + name + ": " + Errno.describe(-rc) + hint(-rc), -rc, "");
-    }
-    return true;
   }
 
   private void clsactFilter(BpfProgram program, int attachPoint) {
-    Memory opts = new Memory(TC_OPTS_SIZE);
-    opts.clear();
-    opts.setLong(0, TC_OPTS_SIZE);
-    opts.setInt(8, program.fd());
-    opts.setInt(20, handle);
-    opts.setInt(24, CLSACT_PRIORITY);
-    int rc = LibBpf.bpf_tc_attach(hook(attachPoint), opts);
-    if (rc < 0) {
+    try {
+      TcHook.attachFilter(ifindex, attachPoint, program.fd(), handle, CLSACT_PRIORITY);
+    } catch (BpfException e) {
+      int errno = e.errno();
       throw new BpfException("cannot attach the TC classifier to " + name + " " + direction(attachPoint == BPF_TC_INGRESS)
-          + " (clsact, priority " + CLSACT_PRIORITY + ", handle " + handle + "): " + Errno.describe(-rc) + hint(-rc)
-          + (rc == -Errno.EINVAL ? " (see 'tc filter show dev " + name + " " + direction(attachPoint == BPF_TC_INGRESS) + "')" : ""),
-          -rc, "");
+          + " (clsact, priority " + CLSACT_PRIORITY + ", handle " + handle + "): " + Errno.describe(errno) + hint(errno)
+          + (errno == Errno.EINVAL ? " (see 'tc filter show dev " + name + " " + direction(attachPoint == BPF_TC_INGRESS) + "')" : ""),
+          errno, e.getMessage());
     }
   }
 
@@ -162,26 +147,14 @@ public final class TcAttachment implements AutoCloseable {
     return ingress ? "ingress" : "egress";
   }
 
-  private Memory hook(int attachPoint) {
-    return hook(ifindex, attachPoint);
-  }
-
-  private static Memory hook(int ifindex, int attachPoint) {
-    Memory hook = new Memory(TC_HOOK_SIZE);
-    hook.clear();
-    hook.setLong(0, TC_HOOK_SIZE);
-    hook.setInt(8, ifindex);
-    hook.setInt(12, attachPoint);
-    return hook;
-  }
-
+  /** {@link TcHook#detachFilter}; 0 or -errno. */
   private static int detachFilter(int ifindex, int attachPoint, int handle, int priority) {
-    Memory opts = new Memory(TC_OPTS_SIZE);
-    opts.clear();
-    opts.setLong(0, TC_OPTS_SIZE);
-    opts.setInt(20, handle);
-    opts.setInt(24, priority);
-    return LibBpf.bpf_tc_detach(hook(ifindex, attachPoint), opts);
+    try {
+      TcHook.detachFilter(ifindex, attachPoint, handle, priority);
+      return 0;
+    } catch (BpfException e) {
+      return -e.errno();
+    }
   }
 
   public String interfaceName() {
@@ -235,7 +208,11 @@ public final class TcAttachment implements AutoCloseable {
     }
     if (createdQdisc && NetDevices.present(name, ifindex)
         && ClsactFilters.list(ifindex, true).isEmpty() && ClsactFilters.list(ifindex, false).isEmpty()) {
-      LibBpf.bpf_tc_hook_destroy(hook(BPF_TC_INGRESS | BPF_TC_EGRESS));
+      try {
+        TcHook.destroyClsact(ifindex);
+      } catch (BpfException e) {
+        // the interface went meanwhile, and its qdisc with it
+      }
     }
   }
 
@@ -319,39 +296,19 @@ public final class TcAttachment implements AutoCloseable {
 
   /** BPF_PROG_QUERY of a TCX hook: the attached programs' ids (empty before Linux 6.6). */
   static List<Integer> tcxProgramIds(int ifindex, int attachType) {
-    int capacity = 64;
-    Memory ids = new Memory(4L * capacity);
-    Memory count = new Memory(4);
-    count.setInt(0, capacity);
-    Memory flags = new Memory(4);
-    int rc = LibBpf.bpf_prog_query(ifindex, attachType, 0, flags, ids, count);
-    List<Integer> list = new ArrayList<>();
-    if (rc < 0) {
-      return list;
+    try {
+      return BpfSyscall.progQuery(ifindex, attachType);
+    } catch (BpfException e) {
+      return new ArrayList<>();
     }
-    for (int i = 0; i < Math.min(count.getInt(0), capacity); i++) {
-      list.add(ids.getInt(4L * i));
-    }
-    return list;
   }
 
-  /** {@code struct bpf_prog_info} (include/uapi/linux/bpf.h): name[16] at offset 64; 256 bytes cover it. */
+  /** The program's name, or null when it is gone. */
   static String programName(int programId) {
-    int fd = LibBpf.bpf_prog_get_fd_by_id(programId);
-    if (fd < 0) {
-      return null;
-    }
     try {
-      Memory info = new Memory(256);
-      info.clear();
-      Memory length = new Memory(4);
-      length.setInt(0, 256);
-      if (LibBpf.bpf_obj_get_info_by_fd(fd, info, length) < 0) {
-        return null;
-      }
-      return info.getString(64);
-    } finally {
-      Libc.close(fd);
+      return BpfSyscall.progName(programId);
+    } catch (BpfException e) {
+      return null;
     }
   }
 

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.tc;
 
-import com.sun.jna.Memory;
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
-import dev.tlscap.bpf.LibBpf;
+import dev.tlscap.bpf.BpfProgram;
 import dev.tlscap.bpf.RingBufferReader;
 
 /**
@@ -60,23 +59,12 @@ public final class ClassifierMicroBench {
       packet[35] = 0x39;
       packet[36] = 0x14;
       packet[37] = 0x51;
-      Memory data = new Memory(frame);
-      data.write(0, packet, 0, frame);
-      int fd = object.program("tlscap_ingress").fd();
+      BpfProgram ingress = object.program("tlscap_ingress");
       long[] records = new long[1];
       for (int round = 0; round < 6; round++) {
-        Memory opts = new Memory(80);
-        opts.clear();
-        opts.setLong(0, 80);
-        opts.setPointer(8, data);
-        opts.setInt(24, frame);
-        opts.setInt(60, 200_000);
-        int rc = LibBpf.bpf_prog_test_run_opts(fd, opts);
-        if (rc < 0) {
-          throw new IllegalStateException("test run failed: " + rc);
-        }
+        BpfProgram.TestRun run = ingress.testRunPacket(packet, 200_000);
         reader.drain((b, o, l) -> records[0]++);
-        System.out.println("filter '" + filter + "', " + frame + "-byte frame: " + opts.getInt(64) + " ns per packet");
+        System.out.println("filter '" + filter + "', " + frame + "-byte frame: " + run.nanosPerRun() + " ns per packet");
       }
       System.out.println("records " + records[0] + ", counters " + counters.sumPerCpuU64(1, 0) + " received, "
           + counters.sumPerCpuU64(1, 8) + " dropped, " + counters.sumPerCpuU64(1, 16) + " filtered");
