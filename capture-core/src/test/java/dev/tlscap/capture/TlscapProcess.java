@@ -43,8 +43,13 @@ final class TlscapProcess implements AutoCloseable {
 
   /** Starts tlscap and waits for its "listening on" line. */
   static TlscapProcess start(Path dir, String... args) {
+    return start(dir, Map.of(), args);
+  }
+
+  /** As {@link #start(Path, String...)}, with extra environment variables (e.g. JAVA_TOOL_OPTIONS). */
+  static TlscapProcess start(Path dir, Map<String, String> env, String... args) {
     Requirements.requireRoot();
-    Command.Background p = Command.Background.start(dir, Map.of(), command(args).toArray(new String[0]));
+    Command.Background p = Command.Background.start(dir, env, command(args).toArray(new String[0]));
     TlscapProcess t = new TlscapProcess(p);
     try {
       p.awaitOutput("listening on", Duration.ofSeconds(60));
