@@ -17,6 +17,8 @@
 # env:   ROUNDS=3 SECONDS=5 (per flood), QUICK=1 (ROUNDS=1 SECONDS=2, a smoke run),
 #        WORKLOADS="lo-udp lo-tcp veth-udp veth-tcp", CAPTURERS="none tlscap tcpdump dumpcap",
 #        OUT_DIR (where the capture files go; default the work directory under /tmp),
+#        FILTER (a capture filter every capturer gets, e.g. FILTER='port 5201': matches every packet of
+#        the workloads, so it costs the filter's work and keeps the same packets; default none),
 #        TLSCAP_JAR, SKIP_BUILD, JAVA_OPTS, TLSCAP_ARGS (extra tlscap options), KEEP_WORK (see lib.sh)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -27,6 +29,7 @@ rounds=${ROUNDS:-3}
 if [ "${QUICK:-0}" = 1 ]; then rounds=${ROUNDS:-1}; seconds=$(env_at_start SECONDS); seconds=${seconds:-2}; fi
 read -ra workloads <<<"${WORKLOADS:-lo-udp lo-tcp veth-udp veth-tcp}"
 read -ra capturers <<<"${CAPTURERS:-none tlscap tcpdump dumpcap}"
+filter=${FILTER:-}
 
 bench_init packet-path
 bench_need iperf3 tcpdump dumpcap capinfos jq java ip
@@ -74,7 +77,7 @@ run() {
   if [ "$tool" != none ]; then
     file=$out_dir/$workload-$tool-$round.pcap
     [ "$tool" = tcpdump ] || file=${file}ng
-    cap_start "$tool" "$ns_a" "$iface" "$file"
+    if [ -n "$filter" ]; then cap_start "$tool" "$ns_a" "$iface" "$file" "$filter"; else cap_start "$tool" "$ns_a" "$iface" "$file"; fi
     sleep 1 # settle (JIT, first blocks)
     c0=$(wire_packets "$iface")
     p0=$(proc_ticks "$cap_pid")
@@ -131,7 +134,7 @@ label() {
     veth-udp) echo "veth, UDP 64 B" ;; veth-tcp) echo "veth, TCP bulk" ;; *) echo "$1" ;;
   esac
 }
-echo "Packet path: traffic captured to a file, $(date -u +%Y-%m-%dT%H:%MZ); medians of $rounds rounds x $seconds s, capturers rotated every round"
+echo "Packet path: traffic captured to a file, $(date -u +%Y-%m-%dT%H:%MZ); medians of $rounds rounds x $seconds s, capturers rotated every round${filter:+; filter '$filter'}"
 printf '%-15s %-8s %15s %8s %11s %8s %8s %8s %6s %9s\n' workload capturer "rate allowed" "vs none" "wire pkts" kept dropped "missing" "CPU%" "peak RSS"
 for workload in "${workloads[@]}"; do
   unit="pkt/s"
@@ -165,7 +168,7 @@ below 0 when a capturer counts more drops than it lost: on lo the kernel counts 
 received copy of a packet in tcpdump's and dumpcap's counters, though they keep only one).
 CPU%: the capturer's CPU time from the flood's start until it was stopped (2 s after the flood),
 per second of flood (100 = one core). peak RSS: its VmHWM.
-command: ROUNDS=$rounds SECONDS=$seconds bench/packet-path.sh; tlscap -q -i IFACE -w FILE; tcpdump -i IFACE -w FILE; dumpcap -q -i IFACE -w FILE
+command: ROUNDS=$rounds SECONDS=$seconds${filter:+ FILTER='$filter'} bench/packet-path.sh; tlscap -q -i IFACE -w FILE${filter:+ '$filter'}; tcpdump -i IFACE -w FILE${filter:+ '$filter'}; dumpcap -q -i IFACE -w FILE${filter:+ -f '$filter'}
 machine: $(machine)
 NOTE
 echo "# raw: workload capturer round rate wire kept dropped cpu% peak_rss_kB" >&2

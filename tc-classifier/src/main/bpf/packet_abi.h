@@ -44,15 +44,22 @@ struct interface_counters {
 };
 
 /*
- * ifindex -> counter slot, in a BPF_MAP_TYPE_ARRAY of INTERFACE_SLOT_TABLE entries indexed by
- * ifindex % INTERFACE_SLOT_TABLE: array lookups are inlined by the verifier, a hash lookup cost
- * ~80 ns a packet. An ifindex whose entry another interface holds goes to a small hash instead.
+ * ifindex -> counter slot and link layer, in a BPF_MAP_TYPE_ARRAY of INTERFACE_SLOT_TABLE entries
+ * indexed by ifindex % INTERFACE_SLOT_TABLE: array lookups are inlined by the verifier, a hash lookup
+ * cost ~80 ns a packet. An ifindex whose entry another interface holds goes to a small hash instead
+ * (same value).
  */
 #define INTERFACE_SLOT_TABLE 4096
+
+/* interface_slot.link: how the filter finds the network header in the frame, as libpcap does */
+#define INTERFACE_LINK_ETHERNET 0 /* EtherType at 12, network header at 14 (Ethernet, veth, lo) */
+#define INTERFACE_LINK_RAW      1 /* network header at 0, IPv4 or IPv6 by its version nibble (tun, WireGuard) */
+#define INTERFACE_LINK_OTHER    2 /* neither (CAN, radiotap): no IP filter matches */
 
 struct interface_slot {
 	__u32 ifindex;  /* 0: free */
 	__u32 slot;     /* index into the counters array, 1.. */
+	__u32 link;     /* INTERFACE_LINK_* */
 };
 
 /* In-kernel filter: a disjunction of up to FILTER_MAX_CLAUSES conjunctive clauses (DNF). */

@@ -62,7 +62,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);  /* resized by Java */
 	__type(key, __u32);        /* ifindex whose interface_slots entry another interface holds */
-	__type(value, __u32);      /* slot */
+	__type(value, struct interface_slot);
 } interface_slot_overflow SEC(".maps");
 
 struct scratch {
@@ -88,90 +88,165 @@ const enum filter_direction *unused_filter_direction __attribute__((unused));
 const enum filter_protocol *unused_filter_protocol __attribute__((unused));
 const enum filter_family *unused_filter_family __attribute__((unused));
 
-/* What the filter looks at. Addresses in network byte order, ports in host byte order. */
+/*
+ * What the filter looks at. Addresses in network byte order, ports in host byte order. A frame cut
+ * short may have only the first of a pair: libpcap's 'host X' tests the source first and accepts on
+ * a match before it loads (past the end: rejects) the destination; so does 'port'.
+ */
 struct packet_summary {
 	__u32 family;    /* FILTER_FAMILY_* or 0 */
 	__u32 protocol;  /* FILTER_PROTO_* or 0 */
 	__u32 src[4];
 	__u32 dst[4];
-	__u32 has_ports;
+	__u32 addresses; /* 0: none, 1: src, 2: src and dst */
+	__u32 ports;     /* 0: none, 1: sport, 2: sport and dport */
 	__u16 sport;
 	__u16 dport;
 };
 
-static __always_inline int summarize(struct __sk_buff *skb, struct packet_summary *p)
-{
-	__u16 proto = bpf_ntohs(skb->protocol);
-	__u32 l4 = 0;
-	__u32 l4_offset = 0;
+/* n = min(n, max), on the very register later passed to a helper (clang drops a redundant C check) */
+#define CLAMP(n, max) __asm__ volatile("if %[v] <= %[m] goto +1; %[v] = %[m]" : [v] "+r"(n) : [m] "i"(max))
 
-	/* One load for the IP header and, when it has no options, the ports: one helper call, not two. */
-	if (proto == ETH_P_IP) {
-		__u8 ip[24];
-		int ports_loaded = bpf_skb_load_bytes_relative(skb, 0, ip, 24, BPF_HDR_START_NET) == 0;
-		if (!ports_loaded && bpf_skb_load_bytes_relative(skb, 0, ip, 20, BPF_HDR_START_NET))
-			return 0;
-		p->family = FILTER_FAMILY_IPV4;
-		__builtin_memcpy(&p->src[0], &ip[12], 4);
-		__builtin_memcpy(&p->dst[0], &ip[16], 4);
-		l4 = ip[9];
-		l4_offset = (ip[0] & 0x0f) * 4;
-		/* like libpcap: no ports in fragments after the first */
-		if (((ip[6] & 0x1f) | ip[7]) != 0)
-			l4_offset = 0;
-		if (l4_offset == 20 && ports_loaded && (l4 == 6 || l4 == 17 || l4 == 132)) {
-			p->has_ports = 1;
-			p->sport = (ip[20] << 8) | ip[21];
-			p->dport = (ip[22] << 8) | ip[23];
-			l4_offset = 0;
-		}
-	} else if (proto == ETH_P_IPV6) {
-		__u8 ip6[44];
-		int ports_loaded = bpf_skb_load_bytes_relative(skb, 0, ip6, 44, BPF_HDR_START_NET) == 0;
-		if (!ports_loaded && bpf_skb_load_bytes_relative(skb, 0, ip6, 40, BPF_HDR_START_NET))
-			return 0;
-		p->family = FILTER_FAMILY_IPV6;
-		__builtin_memcpy(p->src, &ip6[8], 16);
-		__builtin_memcpy(p->dst, &ip6[24], 16);
-		/* like libpcap's 'port' and 'tcp': the next header right after the fixed header */
-		l4 = ip6[6];
-		l4_offset = 40;
-		if (ports_loaded && (l4 == 6 || l4 == 17 || l4 == 132)) {
-			p->has_ports = 1;
-			p->sport = (ip6[40] << 8) | ip6[41];
-			p->dport = (ip6[42] << 8) | ip6[43];
-			l4_offset = 0;
-		}
-	} else if (proto == ETH_P_ARP || proto == ETH_P_RARP) {
-		__u8 arp[28];
-		if (bpf_skb_load_bytes_relative(skb, 0, arp, sizeof(arp), BPF_HDR_START_NET))
-			return 0;
-		/* like libpcap's 'arp host': sender protocol address at 14, target at 24 */
-		p->family = proto == ETH_P_ARP ? FILTER_FAMILY_ARP : FILTER_FAMILY_RARP;
-		__builtin_memcpy(&p->src[0], &arp[14], 4);
-		__builtin_memcpy(&p->dst[0], &arp[24], 4);
-		return 0;
+/*
+ * The frame bytes the filter reads with one helper call: an Ethernet header, then an IPv6 header and
+ * the 4 bytes after it (ports, or a fragment header's next header), or an IPv4 header without options
+ * and its ports. The network header sits at SUMMARY_NET in the buffer whatever the link layer.
+ */
+#define SUMMARY_BYTES 58
+#define SUMMARY_NET 14
+
+static __always_inline int has_ports(__u32 l4)
+{
+	return l4 == 6 || l4 == 17 || l4 == 132;
+}
+
+/*
+ * Reads the headers the filter needs from the frame as libpcap's filter does: from the packet bytes
+ * starting at the link-layer header (the EtherType at 12 on Ethernet, the version nibble on raw IP),
+ * never from skb->protocol or the kernel's header offsets, and with bpf_skb_load_bytes, which reads
+ * wherever the bytes sit (a packet socket's frame above a page keeps only its link header in the
+ * linear area, and at egress its network header offset is the link header's). A field past the
+ * frame's end stays unset, so a condition on it does not hold (libpcap: a load past the end rejects).
+ * libpcap's semantics: IPv4 ports only in the first fragment (offset 0), right after the IP header;
+ * IPv6 'tcp', 'udp', 'icmp6' match the fixed header's next header, or a fragment header's right after
+ * it (any fragment); IPv6 ports only right after the fixed header (tcpdump walks no extension header).
+ */
+static __always_inline void summarize(struct __sk_buff *skb, __u32 link, struct packet_summary *p)
+{
+	__u8 b[SUMMARY_BYTES];
+	__u32 have;        /* bytes of b that hold frame bytes */
+	__u32 net_offset;  /* where the network header starts in the frame */
+	__u32 proto;
+	__u32 l4 = 0;
+	__u64 n = skb->len;
+
+	if (link == INTERFACE_LINK_ETHERNET) {
+		CLAMP(n, SUMMARY_BYTES);
+		if (n < SUMMARY_NET || bpf_skb_load_bytes(skb, 0, b, n))
+			return;
+		have = n;
+		net_offset = SUMMARY_NET;
+		proto = (b[12] << 8) | b[13];
+	} else if (link == INTERFACE_LINK_RAW) {
+		CLAMP(n, SUMMARY_BYTES - SUMMARY_NET);
+		if (n < 1 || bpf_skb_load_bytes(skb, 0, b + SUMMARY_NET, n))
+			return;
+		have = SUMMARY_NET + n;
+		net_offset = 0;
+		proto = (b[SUMMARY_NET] >> 4) == 4 ? ETH_P_IP : (b[SUMMARY_NET] >> 4) == 6 ? ETH_P_IPV6 : 0;
 	} else {
-		return 0;
+		return;
 	}
 
-	switch (l4) { /* l4_offset 0: no ports to load (none, or already loaded) */
+	const __u8 *ip = b + SUMMARY_NET;
+	__u32 ip_have = have - SUMMARY_NET;
+	if (proto == ETH_P_IP) {
+		p->family = FILTER_FAMILY_IPV4;
+		if (ip_have < 10)
+			return;
+		l4 = ip[9];
+		if (ip_have >= 16) {
+			__builtin_memcpy(&p->src[0], &ip[12], 4);
+			p->addresses = 1;
+		}
+		if (ip_have >= 20) {
+			__builtin_memcpy(&p->dst[0], &ip[16], 4);
+			p->addresses = 2;
+		}
+		/* like libpcap: no ports in fragments after the first */
+		if (has_ports(l4) && ip_have >= 8 && ((ip[6] & 0x1f) | ip[7]) == 0) {
+			__u32 ihl = (ip[0] & 0x0f) * 4;
+			if (ihl == 20) {
+				if (ip_have >= 22) {
+					p->sport = (ip[20] << 8) | ip[21];
+					p->ports = 1;
+				}
+				if (ip_have >= 24) {
+					p->dport = (ip[22] << 8) | ip[23];
+					p->ports = 2;
+				}
+			} else {
+				__u8 ports[4] = {};
+				if (bpf_skb_load_bytes(skb, net_offset + ihl, ports, 4) == 0) {
+					p->ports = 2;
+				} else if (bpf_skb_load_bytes(skb, net_offset + ihl, ports, 2) == 0) {
+					p->ports = 1;
+					ports[2] = ports[3] = 0;
+				}
+				p->sport = (ports[0] << 8) | ports[1];
+				p->dport = (ports[2] << 8) | ports[3];
+			}
+		}
+	} else if (proto == ETH_P_IPV6) {
+		p->family = FILTER_FAMILY_IPV6;
+		if (ip_have < 7)
+			return;
+		l4 = ip[6];
+		if (ip_have >= 24) {
+			__builtin_memcpy(p->src, &ip[8], 16);
+			p->addresses = 1;
+		}
+		if (ip_have >= 40) {
+			__builtin_memcpy(p->dst, &ip[24], 16);
+			p->addresses = 2;
+		}
+		if (l4 == 44) {
+			/* libpcap's 'tcp', 'udp', 'icmp6': also behind a fragment header (any fragment); no ports */
+			l4 = ip_have >= 41 ? ip[40] : 0;
+		} else if (has_ports(l4)) {
+			if (ip_have >= 42) {
+				p->sport = (ip[40] << 8) | ip[41];
+				p->ports = 1;
+			}
+			if (ip_have >= 44) {
+				p->dport = (ip[42] << 8) | ip[43];
+				p->ports = 2;
+			}
+		}
+	} else if (proto == ETH_P_ARP || proto == ETH_P_RARP) {
+		/* like libpcap's 'arp host': sender protocol address at 14, target at 24 */
+		p->family = proto == ETH_P_ARP ? FILTER_FAMILY_ARP : FILTER_FAMILY_RARP;
+		if (ip_have >= 18) {
+			__builtin_memcpy(&p->src[0], &ip[14], 4);
+			p->addresses = 1;
+		}
+		if (ip_have >= 28) {
+			__builtin_memcpy(&p->dst[0], &ip[24], 4);
+			p->addresses = 2;
+		}
+		return;
+	} else {
+		return;
+	}
+
+	switch (l4) {
 	case 6: p->protocol = FILTER_PROTO_TCP; break;
 	case 17: p->protocol = FILTER_PROTO_UDP; break;
 	case 132: p->protocol = FILTER_PROTO_SCTP; break;
-	case 1: p->protocol = FILTER_PROTO_ICMP; l4_offset = 0; break;
-	case 58: p->protocol = FILTER_PROTO_ICMPV6; l4_offset = 0; break;
-	default: l4_offset = 0; break;
+	case 1: p->protocol = FILTER_PROTO_ICMP; break;
+	case 58: p->protocol = FILTER_PROTO_ICMPV6; break;
+	default: break;
 	}
-	if (l4_offset) {
-		__be16 ports[2];
-		if (bpf_skb_load_bytes_relative(skb, l4_offset, ports, sizeof(ports), BPF_HDR_START_NET) == 0) {
-			p->has_ports = 1;
-			p->sport = bpf_ntohs(ports[0]);
-			p->dport = bpf_ntohs(ports[1]);
-		}
-	}
-	return 0;
 }
 
 static __always_inline int address_matches(const volatile struct filter_host *h, const __u32 *a, __u32 words)
@@ -200,8 +275,8 @@ static __always_inline int host_matches(const volatile struct filter_host *h, co
 			return 0;
 		words = 4;
 	}
-	int s = (dir & FILTER_SRC) && address_matches(h, p->src, words);
-	int d = (dir & FILTER_DST) && address_matches(h, p->dst, words);
+	int s = (dir & FILTER_SRC) && p->addresses >= 1 && address_matches(h, p->src, words);
+	int d = (dir & FILTER_DST) && p->addresses >= 2 && address_matches(h, p->dst, words);
 	return (dir & FILTER_BOTH) ? (s && d) : (s || d);
 }
 
@@ -211,18 +286,16 @@ static __always_inline int port_matches(const volatile struct filter_port *f, co
 
 	if (!dir)
 		return 1;
-	if (!p->has_ports)
-		return 0;
-	int s = (dir & FILTER_SRC) && p->sport >= f->low && p->sport <= f->high;
-	int d = (dir & FILTER_DST) && p->dport >= f->low && p->dport <= f->high;
+	int s = (dir & FILTER_SRC) && p->ports >= 1 && p->sport >= f->low && p->sport <= f->high;
+	int d = (dir & FILTER_DST) && p->ports >= 2 && p->dport >= f->low && p->dport <= f->high;
 	return (dir & FILTER_BOTH) ? (s && d) : (s || d);
 }
 
-static __always_inline int filter_matches(struct __sk_buff *skb)
+static __always_inline int filter_matches(struct __sk_buff *skb, __u32 link)
 {
 	struct packet_summary p = {};
 
-	summarize(skb, &p);
+	summarize(skb, link, &p);
 #pragma unroll
 	for (__u32 i = 0; i < FILTER_MAX_CLAUSES; i++) {
 		if (i >= filter_clause_count)
@@ -287,7 +360,7 @@ static __always_inline int output_large(struct __sk_buff *skb, struct scratch *s
 			break;
 		__u64 n = caplen - offset;
 		/* a bound the verifier sees on the very register passed (clang drops a redundant C check) */
-		__asm__ volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(SCRATCH_BYTES));
+		CLAMP(n, SCRATCH_BYTES);
 		if (n == 0 || bpf_skb_load_bytes(skb, offset, s->data, n)
 		    || bpf_dynptr_write(&record, sizeof(struct packet_event) + offset, s->data, n, 0)) {
 			failed = 1;
@@ -302,19 +375,18 @@ static __always_inline int output_large(struct __sk_buff *skb, struct scratch *s
 	return 0;
 }
 
-/* The counters of an interface: two inlined array lookups on the fast path. */
-static __always_inline struct interface_counters *counters_of(__u32 ifindex)
+/* The counters of an interface and its link layer (INTERFACE_LINK_*): two inlined array lookups on the fast path. */
+static __always_inline struct interface_counters *counters_of(__u32 ifindex, __u32 *link)
 {
 	__u32 key = ifindex & (INTERFACE_SLOT_TABLE - 1);
 	__u32 slot = 0;
 	struct interface_slot *entry = bpf_map_lookup_elem(&interface_slots, &key);
 
-	if (entry && entry->ifindex == ifindex) {
+	if (!entry || entry->ifindex != ifindex)
+		entry = bpf_map_lookup_elem(&interface_slot_overflow, &ifindex);
+	if (entry) {
 		slot = entry->slot;
-	} else {
-		__u32 *overflow = bpf_map_lookup_elem(&interface_slot_overflow, &ifindex);
-		if (overflow)
-			slot = *overflow;
+		*link = entry->link;
 	}
 	return bpf_map_lookup_elem(&counters, &slot);
 }
@@ -322,10 +394,11 @@ static __always_inline struct interface_counters *counters_of(__u32 ifindex)
 static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
 {
 	__u32 ifindex = skb->ifindex;
-	struct interface_counters *count = counters_of(ifindex);
+	__u32 link = INTERFACE_LINK_ETHERNET; /* an interface without a slot: the common case */
+	struct interface_counters *count = counters_of(ifindex, &link);
 	if (!count)
 		return TC_ACT_UNSPEC;
-	if (filter_clause_count && !filter_matches(skb)) {
+	if (filter_clause_count && !filter_matches(skb, link)) {
 		count->filtered++;
 		return TC_ACT_UNSPEC;
 	}
@@ -358,7 +431,7 @@ static __always_inline int capture(struct __sk_buff *skb, __u32 direction)
 
 	if (caplen <= SCRATCH_BYTES) {
 		__u64 n = caplen;
-		__asm__ volatile("if %[n] <= %[max] goto +1; %[n] = %[max]" : [n] "+r"(n) : [max] "i"(SCRATCH_BYTES));
+		CLAMP(n, SCRATCH_BYTES);
 		if (n > 0 && bpf_skb_load_bytes(skb, 0, s->data, n)) {
 			count->dropped++;
 			return TC_ACT_UNSPEC;

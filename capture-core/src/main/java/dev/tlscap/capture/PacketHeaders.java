@@ -10,6 +10,8 @@ import java.nio.ByteBuffer;
  * {@link #protocol} at 0.
  *
  * <p>Link layers: Ethernet (with one optional 802.1Q tag; loopback's zero header too) and raw IP.
+ * IPv6 extension headers (hop-by-hop, routing, destination options, AH, fragment) are walked to the
+ * transport header; a fragment after the first (IPv4 or IPv6) has none: {@link #protocol} stays 0.
  */
 final class PacketHeaders {
   static final int LINKTYPE_ETHERNET = 1;
@@ -18,6 +20,13 @@ final class PacketHeaders {
   static final int LINKTYPE_IPV6 = 229;
   static final int TCP = 6;
   static final int UDP = 17;
+  static final int IPV6_HOP_BY_HOP = 0;
+  static final int IPV6_ROUTING = 43;
+  static final int IPV6_FRAGMENT = 44;
+  static final int IPV6_AH = 51;
+  static final int IPV6_DESTINATION_OPTIONS = 60;
+  /** Extension headers walked at most (a packet with more is left unparsed, protocol 0). */
+  static final int IPV6_MAX_EXTENSION_HEADERS = 8;
 
   static final int FIN = 0x01;
   static final int SYN = 0x02;
@@ -94,7 +103,7 @@ final class PacketHeaders {
       if (ip + 40 > end) {
         return;
       }
-      protocol = b.get(ip + 6) & 0xff;
+      int next = b.get(ip + 6) & 0xff;
       srcHigh = u64(b, ip + 8, swap);
       srcLow = u64(b, ip + 16, swap);
       dstHigh = u64(b, ip + 24, swap);
@@ -102,6 +111,24 @@ final class PacketHeaders {
       transport = ip + 40;
       int payload = u16(b, ip + 4);
       ipEnd = payload == 0 ? end : Math.min(end, transport + payload);
+      for (int headers = 0; isExtensionHeader(next); headers++) {
+        if (headers == IPV6_MAX_EXTENSION_HEADERS || transport + 8 > end) {
+          return; // too many, or cut: protocol stays 0
+        }
+        int following = b.get(transport) & 0xff;
+        if (next == IPV6_FRAGMENT) {
+          if ((u16(b, transport + 2) & 0xfff8) != 0) {
+            return; // a later fragment has no transport header
+          }
+          transport += 8;
+        } else if (next == IPV6_AH) {
+          transport += ((b.get(transport + 1) & 0xff) + 2) * 4;
+        } else {
+          transport += ((b.get(transport + 1) & 0xff) + 1) * 8;
+        }
+        next = following;
+      }
+      protocol = next;
     } else {
       return;
     }
@@ -130,6 +157,11 @@ final class PacketHeaders {
       srcPort = u16(b, transport);
       dstPort = u16(b, transport + 2);
     }
+  }
+
+  private static boolean isExtensionHeader(int next) {
+    return next == IPV6_HOP_BY_HOP || next == IPV6_ROUTING || next == IPV6_FRAGMENT || next == IPV6_AH
+        || next == IPV6_DESTINATION_OPTIONS;
   }
 
   private static long u32(ByteBuffer b, int at, boolean swap) {

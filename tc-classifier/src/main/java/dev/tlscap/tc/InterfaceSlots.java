@@ -11,8 +11,9 @@ import java.util.Map;
 /**
  * Gives each captured interface a counter slot and tells the classifier which: the
  * {@code interface_slots} array (entry {@code ifindex % INTERFACE_SLOT_TABLE}, {@code struct
- * interface_slot { u32 ifindex; u32 slot; }}), or the {@code interface_slot_overflow} hash when
- * another interface of this capture holds that entry; counters in the per-CPU {@code counters}
+ * interface_slot { u32 ifindex; u32 slot; u32 link; }}), or the {@code interface_slot_overflow} hash
+ * (same value) when another interface of this capture holds that entry; {@code link} tells the
+ * in-kernel filter where the network header is ({@code INTERFACE_LINK_*}); counters in the per-CPU {@code counters}
  * array (packet_abi.h). Slot 0 counts packets of interfaces without a slot. Slots of interfaces
  * that went away are zeroed and reused. Internal; the capture's thread writes, reads may come from
  * any thread.
@@ -20,7 +21,11 @@ import java.util.Map;
 final class InterfaceSlots {
   /** {@code INTERFACE_SLOT_TABLE} of packet_abi.h. */
   static final int TABLE = 4096;
-  static final int ENTRY_SIZE = 8;
+  static final int ENTRY_SIZE = 12;
+  /** {@code INTERFACE_LINK_*} of packet_abi.h. */
+  static final int LINK_ETHERNET = 0;
+  static final int LINK_RAW = 1;
+  static final int LINK_OTHER = 2;
 
   private final BpfMap counters;
   private final BpfMap table;
@@ -38,8 +43,20 @@ final class InterfaceSlots {
     this.maxSlots = maxSlots;
   }
 
-  /** Assigns a zeroed slot to {@code ifindex} and publishes it to the classifier (before attaching). */
-  synchronized int assign(int ifindex) {
+  /** The {@code INTERFACE_LINK_*} value of a link type. */
+  static int link(LinkType type) {
+    return switch (type) {
+      case ETHERNET -> LINK_ETHERNET;
+      case RAW -> LINK_RAW;
+      default -> LINK_OTHER;
+    };
+  }
+
+  /**
+   * Assigns a zeroed slot to {@code ifindex} and publishes it, with the interface's link layer, to the
+   * classifier (before attaching).
+   */
+  synchronized int assign(int ifindex, LinkType linkType) {
     Integer slot = free.poll();
     if (slot == null) {
       if (next > maxSlots) {
@@ -52,10 +69,10 @@ final class InterfaceSlots {
     byte[] key = BpfMap.u32Key(Integer.remainderUnsigned(ifindex, TABLE));
     ByteBuffer entry = ByteBuffer.wrap(table.lookup(key)).order(ByteOrder.nativeOrder());
     if (entry.getInt(0) == 0) {
-      table.update(key, entry(ifindex, slot));
+      table.update(key, entry(ifindex, slot, link(linkType)));
       direct.put(ifindex, true);
     } else {
-      overflow.update(BpfMap.u32Key(ifindex), BpfMap.u32Key(slot));
+      overflow.update(BpfMap.u32Key(ifindex), entry(ifindex, slot, link(linkType)));
       direct.put(ifindex, false);
     }
     slotOf.put(ifindex, slot);
@@ -69,15 +86,17 @@ final class InterfaceSlots {
       return;
     }
     if (Boolean.TRUE.equals(direct.remove(ifindex))) {
-      table.update(BpfMap.u32Key(Integer.remainderUnsigned(ifindex, TABLE)), entry(0, 0));
+      table.update(BpfMap.u32Key(Integer.remainderUnsigned(ifindex, TABLE)), entry(0, 0, 0));
     } else {
       overflow.delete(BpfMap.u32Key(ifindex));
     }
     free.add(slot);
   }
 
-  private static byte[] entry(int ifindex, int slot) {
-    return ByteBuffer.allocate(ENTRY_SIZE).order(ByteOrder.nativeOrder()).putInt(ifindex).putInt(slot).array();
+  /** A {@code struct interface_slot}. */
+  static byte[] entry(int ifindex, int slot, int link) {
+    return ByteBuffer.allocate(ENTRY_SIZE).order(ByteOrder.nativeOrder()).putInt(ifindex).putInt(slot).putInt(link)
+        .array();
   }
 
   private static int valueBytes() {

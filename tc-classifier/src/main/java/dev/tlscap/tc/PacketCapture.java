@@ -241,7 +241,7 @@ public final class PacketCapture implements AutoCloseable {
     if (link.warning() != null) {
       listener.notice(link.warning());
     }
-    int slot = slots.assign(d.ifindex());
+    int slot = slots.assign(d.ifindex(), link.type());
     boolean loopback = d.loopback();
     TcAttachment attachment;
     try {

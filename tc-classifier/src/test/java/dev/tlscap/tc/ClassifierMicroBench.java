@@ -40,7 +40,8 @@ public final class ClassifierMicroBench {
       counters.update(BpfMap.u32Key(1), zero);
       // test runs come in on lo (ifindex 1): slot 1
       object.map("interface_slots").update(BpfMap.u32Key(1),
-          java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.nativeOrder()).putInt(1).putInt(1).array());
+          java.util.Arrays.copyOf(InterfaceSlots.entry(1, 1, InterfaceSlots.LINK_ETHERNET),
+              object.map("interface_slots").valueSize()));
       RingBufferReader reader = new RingBufferReader(object.map("packets"));
       object.closeWith(reader);
       // an Ethernet + IPv4 + UDP frame to 127.0.0.1:5201

@@ -45,6 +45,18 @@ class PacketAbiLayoutTest {
   }
 
   @Test
+  void interfaceSlotMatchesBtf() {
+    try (BpfObject object = open()) {
+      Btf.StructLayout s = object.btf().struct("interface_slot");
+      assertEquals(InterfaceSlots.ENTRY_SIZE, s.size());
+      assertEquals(0, s.member("ifindex").offset());
+      assertEquals(4, s.member("slot").offset());
+      assertEquals(8, s.member("link").offset());
+      assertEquals(4, s.member("link").size());
+    }
+  }
+
+  @Test
   void filterClauseMatchesBtf() {
     try (BpfObject object = open()) {
       Btf btf = object.btf();

@@ -121,6 +121,47 @@ final class Packets {
     assertEquals(theirs.size(), ours.size(), what + ": packet count");
   }
 
+  /**
+   * The same packets, byte for byte and with the same original lengths, per flow direction and
+   * overall, in any order: where packets of one flow are received on two CPUs at once (a veth peer
+   * whose sender moves between CPUs), the packet tap and TC may see them interleaved differently.
+   * Equal packets pair up in time order; timestamps within {@link #TIMESTAMP_TOLERANCE_NANOS}.
+   */
+  static void assertSameSetAsTcpdump(List<CapturedPacket> ours, List<PcapFile.Packet> theirs, boolean ethernet,
+      String what) {
+    java.util.Comparator<byte[]> bytes = java.util.Arrays::compare;
+    List<CapturedPacket> o = new ArrayList<>(ours);
+    o.sort(java.util.Comparator.comparing(CapturedPacket::data, bytes).thenComparingLong(CapturedPacket::originalLength)
+        .thenComparingLong(CapturedPacket::timestampNanos));
+    List<PcapFile.Packet> t = new ArrayList<>(theirs);
+    t.sort(java.util.Comparator.comparing(PcapFile.Packet::data, bytes).thenComparingLong(PcapFile.Packet::originalLength)
+        .thenComparingLong(PcapFile.Packet::timestampNanos));
+    Map<String, List<CapturedPacket>> oursByFlow = new LinkedHashMap<>();
+    for (CapturedPacket p : o) {
+      oursByFlow.computeIfAbsent(describe(p.data(), ethernet), k -> new ArrayList<>()).add(p);
+    }
+    Map<String, List<PcapFile.Packet>> theirsByFlow = new LinkedHashMap<>();
+    for (PcapFile.Packet p : t) {
+      theirsByFlow.computeIfAbsent(describe(p.data(), ethernet), k -> new ArrayList<>()).add(p);
+    }
+    assertEquals(summary(theirsByFlow), summaryOurs(oursByFlow), what + ": packets per flow (tcpdump vs tlscap)");
+    for (Map.Entry<String, List<PcapFile.Packet>> e : theirsByFlow.entrySet()) {
+      List<PcapFile.Packet> tf = e.getValue();
+      List<CapturedPacket> of = oursByFlow.get(e.getKey());
+      for (int i = 0; i < tf.size(); i++) {
+        String where = what + ", flow " + e.getKey() + ", packet of " + tf.get(i).originalLength() + " bytes";
+        assertEquals(tf.get(i).originalLength(), of.get(i).originalLength(), where + ": original length");
+        if (!Arrays.equals(tf.get(i).data(), of.get(i).data())) {
+          throw new AssertionError(where + ": no tlscap packet has its bytes (first difference at "
+              + Arrays.mismatch(tf.get(i).data(), of.get(i).data()) + ")");
+        }
+        long delta = Math.abs(tf.get(i).timestampNanos() - of.get(i).timestampNanos());
+        assertTrue(delta < TIMESTAMP_TOLERANCE_NANOS, where + ": timestamps " + delta + " ns apart");
+      }
+    }
+    assertEquals(theirs.size(), ours.size(), what + ": packet count");
+  }
+
   private static String summary(Map<String, List<PcapFile.Packet>> byFlow) {
     StringBuilder s = new StringBuilder();
     byFlow.keySet().stream().sorted().forEach(k -> s.append(k).append(": ").append(byFlow.get(k).size()).append('\n'));
