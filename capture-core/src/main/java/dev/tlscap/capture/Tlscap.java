@@ -41,7 +41,8 @@ import picocli.CommandLine.Parameters;
         "  tlscap -i any -w - | wireshark -k -i -             live, decrypted as it arrives",
         "  tlscap -w out.pcapng --libssl /opt/app/server      a program with OpenSSL linked in",
         "",
-        "Scripts wait for the line starting with 'listening on' on stderr. Files are created mode 0600:",
+        "Scripts wait for the line starting with 'listening on' on stderr and stop tlscap with SIGINT,",
+        "SIGTERM or SIGHUP (also as a background job: 'tlscap ... & kill -INT $!'). Files are created mode 0600:",
         "they hold secrets. Rotated files are named out-00001.pcapng, out-00002.pcapng, ...; each holds",
         "the secrets of the sessions it holds packets of."})
 public final class Tlscap implements Callable<Integer> {
@@ -141,7 +142,32 @@ public final class Tlscap implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    stopOnSigintInBackground();
     System.exit(run(args, System.err));
+  }
+
+  /**
+   * Makes SIGINT stop tlscap also when it starts with SIGINT ignored, as a background job of a
+   * non-interactive shell does ({@code tlscap ... & kill -INT $!}; POSIX shells ignore SIGINT in
+   * such jobs): the JVM installs no handler for an ignored signal, so the capture's own handler
+   * would never run. tcpdump catches SIGINT regardless; so does tlscap. Until the capture installs its
+   * handler, SIGINT exits as the JVM's default handler does (status 130, shutdown hooks run).
+   */
+  @SuppressWarnings("restriction")
+  static void stopOnSigintInBackground() {
+    sun.misc.Signal interrupt = new sun.misc.Signal("INT");
+    sun.misc.SignalHandler exit = signal -> System.exit(128 + signal.getNumber());
+    try {
+      sun.misc.SignalHandler previous = sun.misc.Signal.handle(interrupt, exit);
+      if (previous == sun.misc.SignalHandler.SIG_IGN) {
+        dev.tlscap.bpf.Libc.signal(dev.tlscap.bpf.Libc.SIGINT, dev.tlscap.bpf.Libc.SIG_DFL);
+        sun.misc.Signal.handle(interrupt, exit); // not ignored any more: now the JVM installs it
+      } else {
+        sun.misc.Signal.handle(interrupt, previous); // the JVM's own handler, as it was
+      }
+    } catch (IllegalArgumentException | LinkageError ignored) {
+      // the JVM reserves SIGINT (-Xrs), or no libc through JNA: keep the JVM's behaviour
+    }
   }
 
   /** Runs the command line; returns the exit code. */
@@ -297,10 +323,14 @@ public final class Tlscap implements Callable<Integer> {
     if (!expression.isEmpty() && flags) {
       throw new IllegalArgumentException("give a filter expression or --port/--host, not both");
     }
-    if (flags) {
-      return PacketFilter.forPortsAndHosts(ports, hosts);
+    try {
+      if (flags) {
+        return PacketFilter.forPortsAndHosts(ports, hosts);
+      }
+      return expression.isEmpty() ? PacketFilter.ALL : PacketFilter.parse(expression);
+    } catch (CaptureException e) {
+      throw new IllegalArgumentException(e.getMessage(), e); // a filter tlscap cannot run is bad usage: exit 2
     }
-    return expression.isEmpty() ? PacketFilter.ALL : PacketFilter.parse(expression);
   }
 
   /** The message of an error a user can meet, as one line. */

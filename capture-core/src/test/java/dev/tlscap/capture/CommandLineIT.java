@@ -59,6 +59,13 @@ class CommandLineIT {
     assertEquals(2, bad.exitCode());
     assertTrue(bad.stderr().startsWith("tlscap: invalid file size 'ten' for -C"), bad.stderr());
     assertEquals(1, bad.stderr().strip().lines().count(), bad.stderr());
+    for (String filter : new String[] {"not port 22", "host example.com"}) {
+      Command.Result unsupported = TlscapProcess.run(Duration.ofSeconds(30), "-w", dir.resolve("f.pcapng").toString(), filter);
+      assertEquals(2, unsupported.exitCode(), filter + ": " + unsupported.stderr());
+      assertTrue(unsupported.stderr().startsWith("tlscap: the in-kernel filter cannot "), unsupported.stderr());
+      assertEquals(1, unsupported.stderr().strip().lines().count(), unsupported.stderr());
+      assertFalse(Files.exists(dir.resolve("f.pcapng")));
+    }
     Command.Result unknown = TlscapProcess.run(Duration.ofSeconds(30), "--frobnicate");
     assertEquals(2, unknown.exitCode());
     assertEquals(1, unknown.stderr().strip().lines().count(), unknown.stderr());
@@ -78,5 +85,36 @@ class CommandLineIT {
     Command.Result version = TlscapProcess.run(Duration.ofSeconds(30), "--version");
     assertEquals(0, version.exitCode());
     assertTrue(version.stdout().startsWith("tlscap "), version.stdout());
+  }
+
+  /**
+   * A background job of a non-interactive shell starts with SIGINT ignored (POSIX); tcpdump still stops
+   * on {@code kill -INT}, and so must tlscap: it completes its file and prints its summary.
+   */
+  @Test
+  void aBackgroundJobOfAScriptStopsOnSigint() throws Exception {
+    Requirements.requireRoot();
+    Path out = dir.resolve("background.pcapng");
+    Path err = dir.resolve("tlscap.err");
+    String script = String.join("\n",
+        "sleep 30 & probe=$!; echo \"probe SigIgn $(awk '/^SigIgn/ {print $2}' /proc/$probe/status)\"; kill $probe",
+        "\"$@\" 2>\"$ERR\" &",
+        "pid=$!",
+        "for i in $(seq 600); do grep -q 'listening on' \"$ERR\" && break; kill -0 $pid 2>/dev/null || exit 90; sleep 0.1; done",
+        "kill -INT $pid",
+        "for i in $(seq 300); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done",
+        "if kill -0 $pid 2>/dev/null; then kill -KILL $pid; echo 'still running 30 s after SIGINT'; exit 91; fi",
+        "wait $pid");
+    java.util.List<String> argv = new java.util.ArrayList<>(java.util.List.of("bash", "-c", script, "bash"));
+    argv.addAll(TlscapProcess.command("-q", "-i", "lo", "-w", out.toString(), "port", "9"));
+    Command.Result r = Command.run(Duration.ofSeconds(120), null, java.util.Map.of("ERR", err.toString()),
+        argv.toArray(new String[0]));
+    String stderr = Files.exists(err) ? Files.readString(err) : "";
+    java.util.regex.Matcher ignored = java.util.regex.Pattern.compile("probe SigIgn ([0-9a-f]+)").matcher(r.stdout());
+    assertTrue(ignored.find() && (Long.parseLong(ignored.group(1), 16) & 2) != 0,
+        "the premise: a background job of bash -c starts with SIGINT ignored: " + r.stdout());
+    assertEquals(0, r.exitCode(), r.stdout() + stderr);
+    ExitSummary.of(stderr); // the summary: it stopped through its own handler, not the default action
+    CaptureFiles.assertComplete(out); // and completed its file (ISBs at the end)
   }
 }
