@@ -54,6 +54,8 @@ public final class Libc {
 
   public static native int getpid();
 
+  public static native int geteuid();
+
   public static native int isatty(int fd);
 
   public static native int gettid();

@@ -7,6 +7,7 @@ import dev.tlscap.bpf.LibbpfLog;
 import dev.tlscap.pcapng.Compression;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.RotationPolicy;
+import dev.tlscap.secrets.KeyLogFile;
 import dev.tlscap.tc.AttachMode;
 import dev.tlscap.tc.CaptureException;
 import dev.tlscap.tc.PacketFilter;
@@ -278,10 +279,8 @@ public final class Tlscap implements Callable<Integer> {
       }
     }
     if (keyLog != null) {
-      Path dir = keyLog.toAbsolutePath().getParent();
-      if (dir == null || !Files.isDirectory(dir)) {
-        throw new IllegalArgumentException("--keylog-file " + keyLog + ": directory " + dir + " does not exist");
-      }
+      // Before anything opens: a bad key log must not leave an empty capture where an earlier file was.
+      KeyLogFile.check(keyLog);
     }
     AttachMode mode;
     try {

@@ -71,6 +71,20 @@ class CommandLineIT {
     assertEquals(1, unknown.stderr().strip().lines().count(), unknown.stderr());
   }
 
+  /** A bad --keylog-file fails before the capture file opens: an earlier capture at -w stays as it was. */
+  @Test
+  void aBadKeyLogFileLeavesAnEarlierCaptureAsItWas() throws Exception {
+    Path out = dir.resolve("earlier.pcapng");
+    Files.writeString(out, "an earlier capture");
+    Path keyLogDir = Files.createDirectory(dir.resolve("keys"));
+    Command.Result r = TlscapProcess.run(Duration.ofSeconds(60), "-i", "lo", "-w", out.toString(),
+        "--keylog-file", keyLogDir.toString());
+    assertEquals(2, r.exitCode(), r.stderr());
+    assertEquals("tlscap: cannot write key log file " + keyLogDir + ": it is a directory (give a file name)",
+        r.stderr().strip());
+    assertEquals("an earlier capture", Files.readString(out));
+  }
+
   private void assertUsage(String expected, String... args) {
     Command.Result r = TlscapProcess.run(Duration.ofSeconds(30), args);
     assertEquals(2, r.exitCode(), r.stderr());
