@@ -5,6 +5,7 @@ import dev.tlscap.bpf.BpfAvailability;
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.LibbpfLog;
 import dev.tlscap.pcapng.Compression;
+import dev.tlscap.pcapng.OutputFileKind;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.RotationPolicy;
 import dev.tlscap.secrets.KeyLogFile;
@@ -51,7 +52,8 @@ public final class Tlscap implements Callable<Integer> {
       description = "Interface to capture on (repeat for several; 'any' = all that are up, the default).")
   List<String> interfaces = new ArrayList<>();
 
-  @Option(names = "-w", paramLabel = "FILE", description = "Write to FILE ('-': standard output, a live pcapng stream).")
+  @Option(names = "-w", paramLabel = "FILE",
+      description = "Write to FILE ('-': standard output, a live pcapng stream; an existing FIFO or device is written into).")
   String output;
 
   @Option(names = "-c", paramLabel = "COUNT", description = "Stop after COUNT packets.")
@@ -224,7 +226,25 @@ public final class Tlscap implements Callable<Integer> {
       throw new IllegalArgumentException("-w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)");
     }
     Path out = output.equals("-") ? null : Path.of(output);
+    RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
+    Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
+    OutputFileKind outKind = OutputFileKind.ABSENT;
     if (out != null) {
+      try {
+        outKind = OutputFileKind.target(out);
+      } catch (java.io.IOException e) {
+        outKind = OutputFileKind.ABSENT; // cannot even look: the directory checks below say why
+      }
+    }
+    if (outKind.isStream()) {
+      // a FIFO (a live reader), /dev/null, /dev/stdout: written into as it is, as tcpdump does
+      if (rotation.rotates() || compress != Compression.NONE) {
+        throw new IllegalArgumentException("-C, -G, -W and --compress need a regular file; " + output + " is "
+            + outKind.description());
+      }
+    } else if (outKind == OutputFileKind.OTHER) {
+      throw new IllegalArgumentException("cannot write " + output + ": it is " + outKind.description());
+    } else if (out != null) {
       Path dir = out.toAbsolutePath().getParent();
       if (dir == null || !Files.isDirectory(dir)) {
         throw new IllegalArgumentException("cannot write " + output + ": directory " + dir + " does not exist");
@@ -236,11 +256,9 @@ public final class Tlscap implements Callable<Integer> {
         throw new IllegalArgumentException("cannot write " + output + ": it is a directory (give a file name)");
       }
     }
-    RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
     if (out == null && rotation.rotates()) {
       throw new IllegalArgumentException("-C, -G and -W need a file (-w FILE), not standard output");
     }
-    Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
     if (out == null && compress != Compression.NONE) {
       throw new IllegalArgumentException("--compress needs a file (-w FILE); pipe standard output through a compressor instead");
     }

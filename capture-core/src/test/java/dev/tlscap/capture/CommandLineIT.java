@@ -131,4 +131,59 @@ class CommandLineIT {
     ExitSummary.of(stderr); // the summary: it stopped through its own handler, not the default action
     CaptureFiles.assertComplete(out); // and completed its file (ISBs at the end)
   }
+
+  /** {@code mkfifo f; tshark -r f & tlscap -w f}: the reader gets the capture, the FIFO stays (as tcpdump). */
+  @Test
+  void aFifosReaderGetsTheCapture() throws Exception {
+    Requirements.requireRoot();
+    Requirements.requireCommand("tshark", "tshark");
+    Path fifo = dir.resolve("live");
+    Command.run(Duration.ofSeconds(10), "mkfifo", fifo.toString()).check();
+    int port = 20000 + (int) (ProcessHandle.current().pid() % 20000);
+    try (Command.Background reader = Command.Background.start(dir, java.util.Map.of(), "tshark",
+        "--disable-protocol", "pmproxy", "-r", fifo.toString(), "-T", "fields", "-e", "udp.dstport")) {
+      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", fifo.toString(), "udp", "dst", "port",
+          Integer.toString(port))) {
+        for (int i = 0; i < 5; i++) {
+          Command.sh(Duration.ofSeconds(10), "echo hello > /dev/udp/127.0.0.1/" + port).check();
+        }
+        Thread.sleep(300);
+        assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+        assertEquals(5, ExitSummary.of(tlscap.stderr()).captured(), tlscap.stderr());
+      }
+      assertTrue(reader.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "tshark reads to the end");
+      assertEquals(0, reader.process().exitValue(), reader.stderr());
+      assertEquals(java.util.Collections.nCopies(5, Integer.toString(port)), reader.stdout().strip().lines().toList());
+    }
+    assertTrue(Files.readAttributes(fifo, java.nio.file.attribute.BasicFileAttributes.class,
+        java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther(), "the FIFO is still there");
+    Command.Result rotating = TlscapProcess.run(Duration.ofSeconds(30), "-w", fifo.toString(), "-C", "10");
+    assertEquals(2, rotating.exitCode(), rotating.stderr());
+    assertEquals("tlscap: -C, -G, -W and --compress need a regular file; " + fifo + " is a FIFO", rotating.stderr().strip());
+  }
+
+  /**
+   * {@code -w /dev/null} (here a private node of the same device: a regression must not delete the
+   * machine's /dev/null) captures and leaves the device; a symbolic link is followed, not replaced.
+   */
+  @Test
+  void aDeviceIsWrittenIntoAndASymbolicLinkFollowed() throws Exception {
+    Requirements.requireRoot();
+    Path devNull = dir.resolve("null");
+    Command.run(Duration.ofSeconds(10), "mknod", "-m", "666", devNull.toString(), "c", "1", "3").check();
+    try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", devNull.toString(), "udp", "dst", "port", "9")) {
+      assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+    }
+    assertEquals("c", Command.run(Duration.ofSeconds(10), "stat", "-c", "%F", devNull.toString()).check().stdout()
+        .substring(0, 1), "still a character device");
+
+    Path target = dir.resolve("real.pcapng");
+    Path link = Files.createSymbolicLink(dir.resolve("link.pcapng"), target.getFileName());
+    try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", link.toString(), "udp", "dst", "port", "9")) {
+      assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+    }
+    assertTrue(Files.isSymbolicLink(link), "the link is still a link");
+    CaptureFiles.assertComplete(target);
+    assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+  }
 }
