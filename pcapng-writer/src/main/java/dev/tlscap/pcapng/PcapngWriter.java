@@ -128,7 +128,7 @@ public final class PcapngWriter implements Closeable {
     this.clock = b.clock;
     this.stream = stream;
     this.compressor = base != null && b.compression != Compression.NONE
-        ? new FileCompressor(b.compression, b.listener) : null;
+        ? new FileCompressor(b.compression, b.listener, b.beforeCompression) : null;
     this.buffer = ByteBuffer.allocateDirect(b.bufferSize).order(ByteOrder.nativeOrder());
     this.sectionHeader = new BlockBuilder(SectionHeaderBlock.BLOCK_TYPE, ByteOrder.nativeOrder())
         .u32(SectionHeaderBlock.BYTE_ORDER_MAGIC).u16(1).u16(0).u64(-1)
@@ -400,6 +400,15 @@ public final class PcapngWriter implements Closeable {
    */
   public long packetsDiscarded() {
     return packetsDiscarded;
+  }
+
+  /**
+   * Completed files of a ring ({@code -W}) that were deleted before their compression, because
+   * compression was slower than the capture (the ring never keeps more than its count of files).
+   * Thread-safe.
+   */
+  public long filesNotCompressed() {
+    return compressor == null ? 0 : compressor.filesNotCompressed();
   }
 
   /** The write error that stopped the writer, if any. */
@@ -849,8 +858,15 @@ public final class PcapngWriter implements Closeable {
     private String hardware;
     private String os = System.getProperty("os.name") + " " + System.getProperty("os.version");
     private String application = DEFAULT_APPLICATION;
+    private java.util.function.Consumer<Path> beforeCompression;
 
     private Builder() {}
+
+    /** Tests: runs on the compressor thread before each file's compression (to make it slow). */
+    Builder beforeCompression(java.util.function.Consumer<Path> hook) {
+      this.beforeCompression = hook;
+      return this;
+    }
 
     /** Rotation (files only). */
     public Builder rotation(RotationPolicy policy) {
