@@ -54,6 +54,8 @@ public final class Libc {
 
   public static native int getpid();
 
+  public static native int geteuid();
+
   public static native int isatty(int fd);
 
   public static native int gettid();
@@ -62,6 +64,19 @@ public final class Libc {
   public static native int setpriority(int which, int who, int prio);
 
   public static native int if_nametoindex(String name);
+
+  /** {@code SIGINT} (asm-generic/signal.h). */
+  public static final int SIGINT = 2;
+  /** {@code SIG_DFL}: the default disposition, as a {@code signal} handler argument. */
+  public static final Pointer SIG_DFL = null;
+
+  /**
+   * {@code signal(sig, handler)}; returns the previous handler ({@code SIG_ERR}, -1, on error). Used
+   * only to give back a signal its default disposition, e.g. {@code signal(SIGINT, SIG_DFL)}: a
+   * background job of a non-interactive shell starts with SIGINT ignored, and the JVM installs no
+   * handler for an ignored signal ({@code sun.misc.Signal.handle} returns {@code SIG_IGN}).
+   */
+  public static native Pointer signal(int sig, Pointer handler);
 
   // Netlink sockets (tc-classifier lists and removes clsact filters with RTM_GETTFILTER dumps).
   public static final int AF_NETLINK = 16;

@@ -24,8 +24,10 @@ import java.nio.ByteOrder;
  * an event loop such as Netty's; {@link #poll(RecordHandler, int)} waits on an epoll of its own for a
  * plain thread.
  *
- * <p>Not thread-safe: one consumer thread. A handler that throws does not stop the reader: the
- * record is counted in {@link #handlerFailures()} and consumption goes on.
+ * <p>Not thread-safe: one consumer thread. A handler that throws a {@code RuntimeException} does not
+ * stop the reader: the record is counted in {@link #handlerFailures()} and consumption goes on. An
+ * {@code Error} propagates out of {@link #drain}, with that record and every one before it consumed
+ * (the next drain starts after it).
  */
 public final class RingBufferReader implements AutoCloseable {
   /** From {@code BPF_RINGBUF_BUSY_BIT} in include/uapi/linux/bpf.h. */
@@ -104,6 +106,11 @@ public final class RingBufferReader implements AutoCloseable {
     return size;
   }
 
+  /** The consumer position as published to the kernel (the ring's consumer page); for tests. */
+  long publishedConsumerPosition() {
+    return memory.consumerPosition();
+  }
+
   /** Bytes written by producers and not consumed yet. */
   public long pendingBytes() {
     return memory.producerAcquire() - consumerPosition;
@@ -124,39 +131,48 @@ public final class RingBufferReader implements AutoCloseable {
     final int mask = this.mask;
     long cons = consumerPosition;
     int delivered = 0;
-    outer:
-    while (delivered < maxRecords) {
-      long prod = memory.producerAcquire();
-      if (cons >= prod) {
-        break;
-      }
-      do {
-        int offset = (int) cons & mask;
-        int header = memory.headerAcquire(offset);
-        if ((header & BUSY_BIT) != 0) {
-          break outer; // the producer is still writing it; a later drain delivers it
+    try {
+      outer:
+      while (delivered < maxRecords) {
+        long prod = memory.producerAcquire();
+        if (cons >= prod) {
+          break;
         }
-        int length = header & ~DISCARD_BIT;
-        if (length > size - HEADER_SIZE) {
-          throw new BpfException("ring buffer " + name + " is corrupt: a record of " + length + " bytes at position " + cons);
-        }
-        cons += (length + HEADER_SIZE + 7) & ~7;
-        if ((header & DISCARD_BIT) == 0) {
-          try {
-            handler.onRecord(view, offset + HEADER_SIZE, length);
-          } catch (RuntimeException e) {
-            handlerFailures++;
-            if (firstFailure == null) {
-              firstFailure = e;
+        do {
+          int offset = (int) cons & mask;
+          int header = memory.headerAcquire(offset);
+          if ((header & BUSY_BIT) != 0) {
+            break outer; // the producer is still writing it; a later drain delivers it
+          }
+          int length = header & ~DISCARD_BIT;
+          if (length > size - HEADER_SIZE) {
+            throw new BpfException("ring buffer " + name + " is corrupt: a record of " + length + " bytes at position " + cons);
+          }
+          cons += (length + HEADER_SIZE + 7) & ~7;
+          if ((header & DISCARD_BIT) == 0) {
+            delivered++; // before the handler: a record whose handler throws an Error is consumed too
+            try {
+              handler.onRecord(view, offset + HEADER_SIZE, length);
+            } catch (RuntimeException e) {
+              handlerFailures++;
+              if (firstFailure == null) {
+                firstFailure = e;
+              }
             }
           }
-          delivered++;
-        }
+          memory.consumerRelease(cons);
+        } while (cons < prod && delivered < maxRecords);
+      }
+    } finally {
+      // Also when a handler throws an Error: the published consumer_pos and this reader's own
+      // position stay equal, so a later drain neither re-reads records the producer may have
+      // overwritten nor moves consumer_pos backwards.
+      if (cons != consumerPosition) {
         memory.consumerRelease(cons);
-      } while (cons < prod && delivered < maxRecords);
+        consumerPosition = cons;
+      }
+      records += delivered;
     }
-    consumerPosition = cons;
-    records += delivered;
     return delivered;
   }
 

@@ -167,4 +167,37 @@ class RingBufferKernelTest {
       assertEquals("cannot parse", reader.firstHandlerFailure().getMessage());
     }
   }
+
+  /** An Error from the handler (an OutOfMemoryError, an assertion) must not make the next drain re-read records. */
+  @Test
+  void aHandlerThatThrowsAnErrorLeavesTheReaderWhereThePublishedPositionIs() {
+    try (BpfObject object = TestObjects.open("ringbuf_stress.bpf.o")) {
+      object.load();
+      RingBufferReader reader = new RingBufferReader(object.map("ring"));
+      object.closeWith(reader);
+      object.program("produce").testRun(TestRecord.produceArgs(10, 32, 0));
+      java.util.List<Long> seen = new java.util.ArrayList<>();
+      AssertionError thrown = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+          () -> reader.drain((data, at, length) -> {
+            long seq = TestRecord.seq(data, at);
+            seen.add(seq);
+            if (seq == 3) {
+              throw new AssertionError("an Error in the handler");
+            }
+          }));
+      assertEquals("an Error in the handler", thrown.getMessage());
+      assertEquals(java.util.List.of(0L, 1L, 2L, 3L), seen);
+      long afterError = reader.publishedConsumerPosition();
+      assertEquals(4 * (32 + RingBufferReader.HEADER_SIZE), afterError, "records 0-3 consumed and published");
+      assertEquals(4, reader.records());
+
+      seen.clear();
+      assertEquals(6, reader.drain((data, at, length) -> seen.add(TestRecord.seq(data, at))));
+      assertEquals(java.util.List.of(4L, 5L, 6L, 7L, 8L, 9L), seen, "no record delivered twice, none skipped");
+      assertEquals(10 * (32 + RingBufferReader.HEADER_SIZE), reader.publishedConsumerPosition(),
+          "consumer_pos only moves forward");
+      assertEquals(0, reader.pendingBytes());
+      assertEquals(10, reader.records());
+    }
+  }
 }

@@ -5,8 +5,10 @@ import dev.tlscap.bpf.BpfAvailability;
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.LibbpfLog;
 import dev.tlscap.pcapng.Compression;
+import dev.tlscap.pcapng.OutputFileKind;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.RotationPolicy;
+import dev.tlscap.secrets.KeyLogFile;
 import dev.tlscap.tc.AttachMode;
 import dev.tlscap.tc.CaptureException;
 import dev.tlscap.tc.PacketFilter;
@@ -41,7 +43,8 @@ import picocli.CommandLine.Parameters;
         "  tlscap -i any -w - | wireshark -k -i -             live, decrypted as it arrives",
         "  tlscap -w out.pcapng --libssl /opt/app/server      a program with OpenSSL linked in",
         "",
-        "Scripts wait for the line starting with 'listening on' on stderr. Files are created mode 0600:",
+        "Scripts wait for the line starting with 'listening on' on stderr and stop tlscap with SIGINT,",
+        "SIGTERM or SIGHUP (also as a background job: 'tlscap ... & kill -INT $!'). Files are created mode 0600:",
         "they hold secrets. Rotated files are named out-00001.pcapng, out-00002.pcapng, ...; each holds",
         "the secrets of the sessions it holds packets of."})
 public final class Tlscap implements Callable<Integer> {
@@ -49,7 +52,8 @@ public final class Tlscap implements Callable<Integer> {
       description = "Interface to capture on (repeat for several; 'any' = all that are up, the default).")
   List<String> interfaces = new ArrayList<>();
 
-  @Option(names = "-w", paramLabel = "FILE", description = "Write to FILE ('-': standard output, a live pcapng stream).")
+  @Option(names = "-w", paramLabel = "FILE",
+      description = "Write to FILE ('-': standard output, a live pcapng stream; an existing FIFO or device is written into).")
   String output;
 
   @Option(names = "-c", paramLabel = "COUNT", description = "Stop after COUNT packets.")
@@ -141,7 +145,32 @@ public final class Tlscap implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    stopOnSigintInBackground();
     System.exit(run(args, System.err));
+  }
+
+  /**
+   * Makes SIGINT stop tlscap also when it starts with SIGINT ignored, as a background job of a
+   * non-interactive shell does ({@code tlscap ... & kill -INT $!}; POSIX shells ignore SIGINT in
+   * such jobs): the JVM installs no handler for an ignored signal, so the capture's own handler
+   * would never run. tcpdump catches SIGINT regardless; so does tlscap. Until the capture installs its
+   * handler, SIGINT exits as the JVM's default handler does (status 130, shutdown hooks run).
+   */
+  @SuppressWarnings("restriction")
+  static void stopOnSigintInBackground() {
+    sun.misc.Signal interrupt = new sun.misc.Signal("INT");
+    sun.misc.SignalHandler exit = signal -> System.exit(128 + signal.getNumber());
+    try {
+      sun.misc.SignalHandler previous = sun.misc.Signal.handle(interrupt, exit);
+      if (previous == sun.misc.SignalHandler.SIG_IGN) {
+        dev.tlscap.bpf.Libc.signal(dev.tlscap.bpf.Libc.SIGINT, dev.tlscap.bpf.Libc.SIG_DFL);
+        sun.misc.Signal.handle(interrupt, exit); // not ignored any more: now the JVM installs it
+      } else {
+        sun.misc.Signal.handle(interrupt, previous); // the JVM's own handler, as it was
+      }
+    } catch (IllegalArgumentException | LinkageError ignored) {
+      // the JVM reserves SIGINT (-Xrs), or no libc through JNA: keep the JVM's behaviour
+    }
   }
 
   /** Runs the command line; returns the exit code. */
@@ -197,7 +226,25 @@ public final class Tlscap implements Callable<Integer> {
       throw new IllegalArgumentException("-w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)");
     }
     Path out = output.equals("-") ? null : Path.of(output);
+    RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
+    Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
+    OutputFileKind outKind = OutputFileKind.ABSENT;
     if (out != null) {
+      try {
+        outKind = OutputFileKind.target(out);
+      } catch (java.io.IOException e) {
+        outKind = OutputFileKind.ABSENT; // cannot even look: the directory checks below say why
+      }
+    }
+    if (outKind.isStream()) {
+      // a FIFO (a live reader), /dev/null, /dev/stdout: written into as it is, as tcpdump does
+      if (rotation.rotates() || compress != Compression.NONE) {
+        throw new IllegalArgumentException("-C, -G, -W and --compress need a regular file; " + output + " is "
+            + outKind.description());
+      }
+    } else if (outKind == OutputFileKind.OTHER) {
+      throw new IllegalArgumentException("cannot write " + output + ": it is " + outKind.description());
+    } else if (out != null) {
       Path dir = out.toAbsolutePath().getParent();
       if (dir == null || !Files.isDirectory(dir)) {
         throw new IllegalArgumentException("cannot write " + output + ": directory " + dir + " does not exist");
@@ -209,11 +256,9 @@ public final class Tlscap implements Callable<Integer> {
         throw new IllegalArgumentException("cannot write " + output + ": it is a directory (give a file name)");
       }
     }
-    RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
     if (out == null && rotation.rotates()) {
       throw new IllegalArgumentException("-C, -G and -W need a file (-w FILE), not standard output");
     }
-    Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
     if (out == null && compress != Compression.NONE) {
       throw new IllegalArgumentException("--compress needs a file (-w FILE); pipe standard output through a compressor instead");
     }
@@ -252,10 +297,8 @@ public final class Tlscap implements Callable<Integer> {
       }
     }
     if (keyLog != null) {
-      Path dir = keyLog.toAbsolutePath().getParent();
-      if (dir == null || !Files.isDirectory(dir)) {
-        throw new IllegalArgumentException("--keylog-file " + keyLog + ": directory " + dir + " does not exist");
-      }
+      // Before anything opens: a bad key log must not leave an empty capture where an earlier file was.
+      KeyLogFile.check(keyLog);
     }
     AttachMode mode;
     try {
@@ -297,10 +340,14 @@ public final class Tlscap implements Callable<Integer> {
     if (!expression.isEmpty() && flags) {
       throw new IllegalArgumentException("give a filter expression or --port/--host, not both");
     }
-    if (flags) {
-      return PacketFilter.forPortsAndHosts(ports, hosts);
+    try {
+      if (flags) {
+        return PacketFilter.forPortsAndHosts(ports, hosts);
+      }
+      return expression.isEmpty() ? PacketFilter.ALL : PacketFilter.parse(expression);
+    } catch (CaptureException e) {
+      throw new IllegalArgumentException(e.getMessage(), e); // a filter tlscap cannot run is bad usage: exit 2
     }
-    return expression.isEmpty() ? PacketFilter.ALL : PacketFilter.parse(expression);
   }
 
   /** The message of an error a user can meet, as one line. */

@@ -7,8 +7,8 @@ import java.nio.file.Path;
  * Events of a {@link PcapngWriter} that the command line prints. All methods have empty defaults.
  *
  * <p>Called on the writer's thread, except {@link #fileCompleted} and {@link #compressionFailed}
- * for compressed files, and {@link #fileDeleted} and {@link #warning} when compression is on: those come from the
- * writer's background compressor thread. Implementations must be quick and must not call back into
+ * for compressed files, and {@link #warning} when compression is on: those come from the writer's
+ * background compressor thread. Implementations must be quick and must not call back into
  * the writer.
  */
 public interface CaptureFileListener {

@@ -10,19 +10,26 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * An NSS key log file ({@code --keylog-file}) as SSLKEYLOGFILE writes it: one line per secret,
- * created with mode 0600 because it holds secrets, appended to if it exists. Lines are buffered
+ * created with mode 0600 because it holds secrets, appended to if it exists. An existing file that
+ * others may read is made 0600 when this process owns it, and refused otherwise (it would expose the
+ * secrets); a FIFO or character device (a key-log reader, {@code /dev/null}) is written as it is.
+ * Lines are buffered
  * until {@link #flush()} (call it after each batch of events: one write per batch instead of one per
  * line cost 7% of the handshake rate less), so a crash loses at most the current batch. A line
  * already written recently (a client and a server on this host derive the same secrets) is written
  * once; the memory of written lines is bounded. Not thread-safe.
  */
 public final class KeyLogFile implements AutoCloseable {
+  private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+
   private final Path path;
   private final FileChannel channel;
   /** Lines written recently, oldest first, for the duplicate check; bounded. */
@@ -45,19 +52,101 @@ public final class KeyLogFile implements AutoCloseable {
     this.channel = channel;
   }
 
-  /** Opens (creates with mode 0600, or appends to) {@code path}; errors are one line with the fix. */
-  public static KeyLogFile open(Path path) {
+  /**
+   * Checks, creating and changing nothing, what {@link #open} would refuse: a directory, a missing or
+   * unwritable directory, an unwritable file, a file others may read that this process does not own,
+   * something that is neither a file, a FIFO nor a character device. Call it before anything else is
+   * opened (a capture file), so a bad key log path fails first.
+   *
+   * @throws IllegalArgumentException with one line naming the cause and the fix
+   */
+  public static void check(Path path) {
+    Path dir = path.toAbsolutePath().getParent();
+    if (Files.isDirectory(path)) {
+      throw new IllegalArgumentException("cannot write key log file " + path + ": it is a directory (give a file name)");
+    }
+    if (dir == null || !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException("cannot create key log file " + path + ": directory " + dir + " does not exist");
+    }
+    PosixFileAttributes attributes;
     try {
-      FileChannel channel = FileChannel.open(path,
+      attributes = Files.readAttributes(path, PosixFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      if (!Files.isWritable(dir)) {
+        throw new IllegalArgumentException("cannot create key log file " + path + ": directory " + dir + " is not writable");
+      }
+      return;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot write key log file " + path + ": " + e.getMessage());
+    }
+    if (!attributes.isRegularFile()) {
+      if (!attributes.isOther() || !isFifoOrCharacterDevice(path)) {
+        throw new IllegalArgumentException("cannot write key log file " + path
+            + ": it is not a file, a FIFO or a character device");
+      }
+      return;
+    }
+    if (!Files.isWritable(path)) {
+      throw new IllegalArgumentException("cannot write key log file " + path + ": permission denied");
+    }
+    if (!OWNER_ONLY.containsAll(attributes.permissions()) && !ownedByMe(path)) {
+      throw new IllegalArgumentException("key log file " + path + " is mode "
+          + PosixFilePermissions.toString(attributes.permissions()) + " and owned by " + attributes.owner().getName()
+          + ": others could read the secrets; make it private (chmod 600) or give another file");
+    }
+  }
+
+  /**
+   * Opens (creates with mode 0600, or appends to) {@code path}, after {@link #check}; an existing file
+   * others may read becomes mode 0600. Errors are one line with the fix.
+   *
+   * @throws IllegalArgumentException what {@link #check} refuses
+   * @throws UncheckedIOException when opening fails all the same
+   */
+  public static KeyLogFile open(Path path) {
+    check(path);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(path,
           Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      return new KeyLogFile(path, channel);
+          PosixFilePermissions.asFileAttribute(OWNER_ONLY));
     } catch (NoSuchFileException e) {
       throw new UncheckedIOException("cannot create key log file " + path + ": its directory does not exist", e);
     } catch (java.nio.file.AccessDeniedException e) {
       throw new UncheckedIOException("cannot create key log file " + path + ": permission denied", e);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create key log file " + path + ": " + e.getMessage(), e);
+    }
+    try {
+      if (Files.isRegularFile(path) && !OWNER_ONLY.containsAll(Files.getPosixFilePermissions(path))) {
+        Files.setPosixFilePermissions(path, OWNER_ONLY); // before the first secret is written
+      }
+    } catch (IOException e) {
+      try {
+        channel.close();
+      } catch (IOException ignored) {
+        // refused anyway
+      }
+      throw new UncheckedIOException("cannot make key log file " + path + " private (chmod 600): " + e.getMessage(), e);
+    }
+    return new KeyLogFile(path, channel);
+  }
+
+  private static boolean ownedByMe(Path path) {
+    try {
+      return ((Integer) Files.getAttribute(path, "unix:uid")) == dev.tlscap.bpf.Libc.geteuid();
+    } catch (IOException | RuntimeException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** S_IFIFO or S_IFCHR in {@code st_mode}. */
+  private static boolean isFifoOrCharacterDevice(Path path) {
+    try {
+      int type = ((Integer) Files.getAttribute(path, "unix:mode")) & 0170000;
+      return type == 0010000 || type == 0020000;
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 

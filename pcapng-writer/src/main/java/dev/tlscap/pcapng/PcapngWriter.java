@@ -96,6 +96,10 @@ public final class PcapngWriter implements Closeable {
 
   private WritableByteChannel channel;
   private FileChannel file;
+  /** False for a FIFO or character device: nothing to truncate after a failed write. */
+  private boolean fileSeekable;
+  /** True when this writer created the current file (only then may it delete it). */
+  private boolean fileCreated;
   private Path currentPath;
   private long written;
   private long generation;
@@ -124,7 +128,7 @@ public final class PcapngWriter implements Closeable {
     this.clock = b.clock;
     this.stream = stream;
     this.compressor = base != null && b.compression != Compression.NONE
-        ? new FileCompressor(b.compression, b.listener) : null;
+        ? new FileCompressor(b.compression, b.listener, b.beforeCompression) : null;
     this.buffer = ByteBuffer.allocateDirect(b.bufferSize).order(ByteOrder.nativeOrder());
     this.sectionHeader = new BlockBuilder(SectionHeaderBlock.BLOCK_TYPE, ByteOrder.nativeOrder())
         .u32(SectionHeaderBlock.BYTE_ORDER_MAGIC).u16(1).u16(0).u64(-1)
@@ -398,6 +402,15 @@ public final class PcapngWriter implements Closeable {
     return packetsDiscarded;
   }
 
+  /**
+   * Completed files of a ring ({@code -W}) that were deleted before their compression, because
+   * compression was slower than the capture (the ring never keeps more than its count of files).
+   * Thread-safe.
+   */
+  public long filesNotCompressed() {
+    return compressor == null ? 0 : compressor.filesNotCompressed();
+  }
+
   /** The write error that stopped the writer, if any. */
   public Optional<PcapngWriteException> failure() {
     return Optional.ofNullable(failure);
@@ -608,7 +621,7 @@ public final class PcapngWriter implements Closeable {
         }
         whole += length;
       }
-      if (file != null && whole < done) {
+      if (file != null && fileSeekable && whole < done) {
         try {
           file.truncate(before + whole);
         } catch (IOException ignored) {
@@ -680,9 +693,7 @@ public final class PcapngWriter implements Closeable {
     }
     currentPath = next;
     try {
-      // A leftover from an earlier run is replaced, never written through (it may be a symlink).
-      Files.deleteIfExists(next);
-      file = FileChannel.open(next, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), OWNER_ONLY);
+      file = openFile(next);
     } catch (IOException e) {
       throw new CreateFailed(e);
     }
@@ -691,6 +702,50 @@ public final class PcapngWriter implements Closeable {
     startSection(nowNanos);
     flushBuffer(); // the header on disk at once: a file cut short by kill -9 is still pcapng
     listener.fileOpened(next);
+  }
+
+  /**
+   * Opens {@code next} as tcpdump does, never unlinking what is not a regular file: a regular file
+   * (a leftover of an earlier run) is replaced by a new one of mode 0600, never written through (it
+   * may have other hard links); without rotation and compression a FIFO or character device is
+   * written into as it is, and a symbolic link is followed (its target truncated and made 0600, or
+   * created). Rotation and compression make and delete regular files: they refuse anything else.
+   */
+  private FileChannel openFile(Path next) throws IOException {
+    boolean plain = !rotation.rotates() && compressor == null;
+    OutputFileKind kind = OutputFileKind.of(next);
+    fileSeekable = true;
+    fileCreated = false;
+    if (kind == OutputFileKind.ABSENT || kind == OutputFileKind.REGULAR_FILE) {
+      Files.deleteIfExists(next);
+      FileChannel created = FileChannel.open(next, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+          OWNER_ONLY);
+      fileCreated = true;
+      return created;
+    }
+    OutputFileKind target = kind == OutputFileKind.SYMBOLIC_LINK ? OutputFileKind.target(next) : kind;
+    if (!plain && (target.isStream() || kind == OutputFileKind.SYMBOLIC_LINK)) {
+      throw new java.nio.file.FileSystemException(next.toString(), null, "it is " + kind.description()
+          + "; rotation (-C, -G, -W) and compression write regular files of their own (remove it or choose another name)");
+    }
+    if (target.isStream()) {
+      fileSeekable = false;
+      return FileChannel.open(next, StandardOpenOption.WRITE); // a FIFO: waits for its reader, as tcpdump
+    }
+    if (kind == OutputFileKind.SYMBOLIC_LINK
+        && (target == OutputFileKind.ABSENT || target == OutputFileKind.REGULAR_FILE)) {
+      FileChannel linked = FileChannel.open(next, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING), OWNER_ONLY);
+      try {
+        Files.setPosixFilePermissions(next, OWNER_ONLY.value()); // it will hold secrets
+      } catch (IOException e) {
+        linked.close();
+        throw e;
+      }
+      return linked;
+    }
+    throw new java.nio.file.FileSystemException(next.toString(), null, "it is "
+        + (kind == OutputFileKind.SYMBOLIC_LINK ? "a symbolic link to " + target.description() : kind.description()));
   }
 
   private void startSection(long nowNanos) throws IOException {
@@ -736,7 +791,7 @@ public final class PcapngWriter implements Closeable {
     } catch (IOException ignored) {
       // already failing; the file ends on its last whole block
     }
-    if (written == 0 && currentPath != null) {
+    if (written == 0 && currentPath != null && fileCreated) {
       try {
         Files.deleteIfExists(currentPath);
       } catch (IOException ignored) {
@@ -803,8 +858,15 @@ public final class PcapngWriter implements Closeable {
     private String hardware;
     private String os = System.getProperty("os.name") + " " + System.getProperty("os.version");
     private String application = DEFAULT_APPLICATION;
+    private java.util.function.Consumer<Path> beforeCompression;
 
     private Builder() {}
+
+    /** Tests: runs on the compressor thread before each file's compression (to make it slow). */
+    Builder beforeCompression(java.util.function.Consumer<Path> hook) {
+      this.beforeCompression = hook;
+      return this;
+    }
 
     /** Rotation (files only). */
     public Builder rotation(RotationPolicy policy) {
@@ -864,13 +926,25 @@ public final class PcapngWriter implements Closeable {
 
     /**
      * Opens the first file: {@code file} itself without rotation, else the first numbered name
-     * (see {@link CaptureFileNames}). Created with mode 0600.
+     * (see {@link CaptureFileNames}). Created with mode 0600; an existing FIFO or character device is
+     * written into as it is (opening a FIFO waits for its reader), a symbolic link is followed (see
+     * {@link OutputFileKind}).
      *
      * @throws PcapngWriteException with a message for the user if the file cannot be created
      */
     public PcapngWriter open(Path file) throws PcapngWriteException {
       Objects.requireNonNull(file, "file");
       CaptureFileNames.of(file, rotation); // validates the name
+      OutputFileKind target;
+      try {
+        target = OutputFileKind.target(file);
+      } catch (IOException e) {
+        throw PcapngWriteException.of("create", file, e);
+      }
+      if (target.isStream() && (rotation.rotates() || compression != Compression.NONE)) {
+        throw new IllegalArgumentException("rotation (-C/-G/-W) and compression need a regular file; " + file + " is "
+            + target.description());
+      }
       if (hardware == null) {
         hardware = describeHardware();
       }

@@ -99,4 +99,97 @@ class CompressionTest {
       assertTrue(Tshark.packetCount(f) > 0);
     }
   }
+
+  /** Capture files on disk (original or compressed, not the compressor's temporary). */
+  private long captureFiles() throws Exception {
+    return TestPackets.files(dir).stream().map(p -> p.getFileName().toString())
+        .filter(n -> n.endsWith(".pcapng") || n.endsWith(".pcapng.xz") || n.endsWith(".pcapng.zst")).count();
+  }
+
+  /** A 1500-byte frame of random bytes: nothing for the compressor to squeeze, so it is slow. */
+  private static java.nio.ByteBuffer noise(java.util.Random random) {
+    byte[] frame = new byte[1500];
+    random.nextBytes(frame);
+    return java.nio.ByteBuffer.wrap(frame);
+  }
+
+  /** xz of incompressible data is far slower than writing it: the ring still keeps at most -W files. */
+  @Test
+  void whenCompressionFallsBehindTheRingStillKeepsAtMostItsCount() throws Exception {
+    RecordingListener events = new RecordingListener();
+    java.util.List<String> warnings = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    CaptureFileListener listener = new CaptureFileListener() {
+      @Override
+      public void fileDeleted(Path file) {
+        events.fileDeleted(file);
+      }
+
+      @Override
+      public void fileCompleted(Path file, long size) {
+        events.fileCompleted(file, size);
+      }
+
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("256k", null, "3"))
+        .compression(Compression.XZ).listener(listener).open(dir.resolve("r.pcapng"));
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    java.util.Random random = new java.util.Random(1);
+    long most = 0;
+    for (int i = 0; i < 4000; i++) { // about 6 MB: 23 files
+      w.writePacket(id, TestPackets.T0 + i, noise(random), 0, 1500, 1500, Direction.INBOUND);
+      most = Math.max(most, captureFiles());
+    }
+    int opened = w.filesOpened();
+    long notCompressed = w.filesNotCompressed();
+    w.close();
+    assertTrue(opened > 20, "files opened: " + opened);
+    assertTrue(most <= 3, "at most 3 capture files on disk at any time, saw " + most);
+    assertEquals(List.of(String.format("r-%05d.pcapng.xz", opened - 2), String.format("r-%05d.pcapng.xz", opened - 1),
+        String.format("r-%05d.pcapng.xz", opened)),
+        TestPackets.files(dir).stream().map(p -> p.getFileName().toString()).toList(), "the last three, compressed");
+    assertEquals(opened - 3, events.deleted.size(), "every other file deleted by the ring");
+    assertTrue(w.filesNotCompressed() >= notCompressed && w.filesNotCompressed() > 0,
+        "files deleted before their compression are counted: " + w.filesNotCompressed());
+    assertEquals(1, warnings.size(), warnings.toString());
+    assertTrue(warnings.get(0).startsWith("compression (xz) is slower than the capture: "), warnings.get(0));
+  }
+
+  /** Deterministic: the first compression is held until ten files were written. */
+  @Test
+  void filesTheRingDeletesBeforeTheirCompressionAreCountedAndSaidOnce() throws Exception {
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    java.util.List<String> warnings = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    RecordingListener events = new RecordingListener() {
+      @Override
+      public void warning(String message) {
+        warnings.add(message);
+      }
+    };
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("1k", null, "3"))
+        .compression(Compression.ZSTD).listener(events).beforeCompression(file -> {
+          try {
+            go.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }).open(dir.resolve("g.pcapng"));
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    for (int i = 0; w.filesOpened() < 10; i++) {
+      w.writePacket(id, TestPackets.T0 + i, TestPackets.udp(200, 1, i), 0, 200, 200, Direction.INBOUND);
+      assertTrue(captureFiles() <= 3, "files on disk: " + TestPackets.files(dir));
+    }
+    assertEquals(6, w.filesNotCompressed(), "files 2-7 never started; file 1 is being compressed");
+    go.countDown();
+    w.close();
+    assertEquals(7, w.filesNotCompressed(), "and file 1's compression was abandoned");
+    assertEquals(List.of("g-00008.pcapng.zst", "g-00009.pcapng.zst", "g-00010.pcapng.zst"),
+        TestPackets.files(dir).stream().map(p -> p.getFileName().toString()).toList());
+    assertEquals(7, events.deleted.size());
+    assertEquals(List.of("compression (zstd) is slower than the capture: 2 completed files wait to be compressed"), warnings,
+        "said once, when the second file waits");
+  }
 }

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Records every listener event (thread-safe: the compressor thread reports too). */
-final class RecordingListener implements CaptureFileListener {
+class RecordingListener implements CaptureFileListener {
   final List<Path> opened = new ArrayList<>();
   final List<Path> completed = new ArrayList<>();
   final List<Long> completedSizes = new ArrayList<>();
