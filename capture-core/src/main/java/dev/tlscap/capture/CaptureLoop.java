@@ -62,11 +62,13 @@ final class CaptureLoop {
   private final IoEventLoop loop;
   private final CompletableFuture<String> stopped = new CompletableFuture<>();
   private final AtomicBoolean stopping = new AtomicBoolean();
+  private final AtomicBoolean secondSignal = new AtomicBoolean();
 
   // Everything below: event-loop thread only.
   private PacketCapture capture;
   private final List<SecretSource> secretSources = new ArrayList<>();
-  private PcapngWriter writer;
+  /** Set on the event loop, read by the signal thread (a second Ctrl-C). */
+  private volatile PcapngWriter writer;
   private KeyLogFile keyLog;
   private CaptureFileSink sink;
   private ConnectionTable table;
@@ -175,7 +177,13 @@ final class CaptureLoop {
     if (stopping.compareAndSet(false, true)) {
       loop.execute(() -> shutdown(reason));
     } else if (reason.startsWith("signal")) {
-      err.println("tlscap: stopping, please wait (files are being completed)");
+      PcapngWriter w = writer;
+      if (w != null && secondSignal.compareAndSet(false, true)) {
+        w.abandonCompression(); // the one thing that can take long: files stay complete, uncompressed, counted
+        err.println("tlscap: stopping now; files not compressed yet stay uncompressed");
+      } else {
+        err.println("tlscap: stopping, please wait (files are being completed)");
+      }
     }
   }
 
@@ -548,7 +556,8 @@ final class CaptureLoop {
   }
 
   private void summary(InterfaceCounters total) {
-    err.println(stats.packetsLine(total.dropped()));
+    err.println(stats.packetsLine(total.dropped()) + (writer != null && writer.filesNotCompressed() > 0
+        ? "; " + writer.filesNotCompressed() + " completed files not compressed" : ""));
     err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null));
   }
 

@@ -8,7 +8,7 @@ import dev.tlscap.pcapng.Compression;
 import dev.tlscap.pcapng.OutputFileKind;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.RotationPolicy;
-import dev.tlscap.secrets.KeyLogFile;
+import dev.tlscap.pcapng.KeyLogFile;
 import dev.tlscap.tc.AttachMode;
 import dev.tlscap.tc.CaptureException;
 import dev.tlscap.tc.PacketFilter;

@@ -41,6 +41,8 @@ final class FileCompressor {
   private Path compressing;
   /** The ring deleted {@link #compressing}: abort it and publish nothing. */
   private volatile boolean cancelled;
+  /** {@link #abandon()}: files left are kept uncompressed. */
+  private volatile boolean abandoned;
   private boolean finishing;
   private boolean warned;
   private long notCompressed;
@@ -107,6 +109,19 @@ final class FileCompressor {
     }
   }
 
+  /**
+   * Compresses nothing more (any thread; a second Ctrl-C): the file being compressed and those
+   * waiting stay as they are, uncompressed and complete, counted in {@link #filesNotCompressed()}.
+   */
+  void abandon() {
+    synchronized (lock) {
+      abandoned = true;
+      notCompressed += waiting.size();
+      waiting.clear();
+      lock.notifyAll();
+    }
+  }
+
   /** Compresses every file still waiting, then stops the thread. */
   void finish() {
     synchronized (lock) {
@@ -153,7 +168,7 @@ final class FileCompressor {
       boolean aborted;
       synchronized (lock) {
         aborted = !finished && cancelled;
-        if (aborted) {
+        if (!finished && (cancelled || abandoned)) {
           notCompressed++;
         }
         compressing = null;
@@ -184,14 +199,14 @@ final class FileCompressor {
           InputStream in = Files.newInputStream(file)) {
         byte[] chunk = new byte[1 << 16];
         for (int n = in.read(chunk); n >= 0; n = in.read(chunk)) {
-          if (cancelled) {
+          if (cancelled || abandoned) {
             throw new Cancelled();
           }
           out.write(chunk, 0, n);
         }
       }
       synchronized (lock) {
-        if (cancelled) {
+        if (cancelled || abandoned) {
           throw new Cancelled();
         }
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -212,8 +227,8 @@ final class FileCompressor {
       } catch (IOException ignored) {
         // the temporary name is never taken for a finished file
       }
-      if (cancelled) {
-        return false; // the ring deleted it: nothing to report but the count
+      if (cancelled || abandoned) {
+        return false; // the ring deleted it, or compression was abandoned: nothing to report but the count
       }
       String reason = e instanceof IOException io ? PcapngWriteException.of("compress", file, io).getMessage()
           : "cannot compress " + file + ": " + e;

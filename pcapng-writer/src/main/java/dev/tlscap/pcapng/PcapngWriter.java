@@ -407,6 +407,17 @@ public final class PcapngWriter implements Closeable {
    * compression was slower than the capture (the ring never keeps more than its count of files).
    * Thread-safe.
    */
+  /**
+   * Compresses no more files (callable from any thread, e.g. on a second Ctrl-C): the one being
+   * compressed and those waiting stay uncompressed, complete, and counted in
+   * {@link #filesNotCompressed()}; {@link #close()} then no longer waits for them.
+   */
+  public void abandonCompression() {
+    if (compressor != null) {
+      compressor.abandon();
+    }
+  }
+
   public long filesNotCompressed() {
     return compressor == null ? 0 : compressor.filesNotCompressed();
   }

@@ -192,4 +192,36 @@ class CompressionTest {
     assertEquals(List.of("compression (zstd) is slower than the capture: 2 completed files wait to be compressed"), warnings,
         "said once, when the second file waits");
   }
+
+  /** A second Ctrl-C: compression is abandoned, files stay complete and uncompressed, counted; close() waits for nothing. */
+  @Test
+  void abandonedCompressionLeavesEveryFileUncompressedAndCounted() throws Exception {
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("1k", null, null))
+        .compression(Compression.ZSTD).listener(new RecordingListener()).beforeCompression(file -> {
+          started.countDown();
+          try {
+            never.await(200, java.util.concurrent.TimeUnit.MILLISECONDS); // a slow compression
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }).open(dir.resolve("a.pcapng"));
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    for (int i = 0; w.filesOpened() < 6; i++) {
+      w.writePacket(id, TestPackets.T0 + i, TestPackets.udp(200, 1, i), 0, 200, 200, Direction.INBOUND);
+    }
+    started.await();
+    w.abandonCompression();
+    long before = System.nanoTime();
+    w.close();
+    assertTrue(System.nanoTime() - before < 2_000_000_000L, "close() does not wait for the queue");
+    List<String> names = TestPackets.files(dir).stream().map(p -> p.getFileName().toString()).toList();
+    assertEquals(List.of("a-00001.pcapng", "a-00002.pcapng", "a-00003.pcapng", "a-00004.pcapng", "a-00005.pcapng",
+        "a-00006.pcapng"), names, "every file kept, uncompressed, no temporary left");
+    assertEquals(6, w.filesNotCompressed(), "the six completed files (the last completed by close()), counted");
+    for (Path file : TestPackets.files(dir)) {
+      assertTrue(PcapngReader.readAll(file).size() > 2, file + " opens");
+    }
+  }
 }

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-package dev.tlscap.secrets;
+package dev.tlscap.pcapng;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tlscap.bpf.Libc;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -24,7 +23,7 @@ class KeyLogFileTest {
   void aNewFileIsMode0600() throws Exception {
     Path file = dir.resolve("new.keylog");
     try (KeyLogFile log = KeyLogFile.open(file)) {
-      log.write(LINE);
+      log.write(KeyLogLine.parse(LINE));
     }
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
     assertEquals(LINE + "\n", Files.readString(file));
@@ -38,14 +37,14 @@ class KeyLogFileTest {
     try (KeyLogFile log = KeyLogFile.open(file)) {
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)),
           "private before the first secret is written");
-      log.write(LINE);
+      log.write(KeyLogLine.parse(LINE));
     }
     assertEquals("# earlier\n" + LINE + "\n", Files.readString(file));
   }
 
   @Test
   void anotherUsersReadableFileIsRefusedAndLeftAsItIs() throws Exception {
-    Assumptions.assumeTrue(Libc.geteuid() == 0, "needs root to give the file to another user");
+    Assumptions.assumeTrue(Files.getAttribute(Path.of("/proc/self"), "unix:uid").equals(0), "needs root to give the file to another user");
     Path file = dir.resolve("theirs.keylog");
     Files.writeString(file, "# theirs\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
@@ -76,7 +75,7 @@ class KeyLogFileTest {
     Path devNull = Path.of("/dev/null");
     String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(devNull));
     try (KeyLogFile log = KeyLogFile.open(devNull)) {
-      log.write(LINE);
+      log.write(KeyLogLine.parse(LINE));
     }
     assertTrue(!Files.isRegularFile(devNull) && Files.exists(devNull), "/dev/null is still the device");
     assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(devNull)), "no chmod of a device");
