@@ -73,6 +73,15 @@ struct tls_counters {
 	__u64 ring_full;         /* events lost because the ring buffer was full */
 	__u64 params_unreadable; /* KDF parameters that could not be read (paged out, bad pointer) */
 	__u64 kdf_calls;         /* EVP_KDF_derive calls seen (traced processes) */
+	__u64 go_key_logs;       /* Go crypto/tls writeKeyLog calls seen (traced processes) */
+	__u64 go_unreadable;     /* writeKeyLog calls whose arguments could not be read or made no sense */
 };
+
+/*
+ * The attach cookie of go_write_key_log (a uprobe in a Go binary, dev.tlscap.secrets.go.GoTlsTarget):
+ * how to read the arguments of crypto/tls.(*Config).writeKeyLog(label string, clientRandom, secret []byte).
+ */
+#define GO_PROBE_STACK_ABI      (1u << 0) /* Go < 1.17: arguments on the stack (else the amd64 register ABI) */
+#define GO_PROBE_AT_STACK_CHECK (1u << 1) /* at the prologue's "jbe morestack": skip when it is taken */
 
 #endif

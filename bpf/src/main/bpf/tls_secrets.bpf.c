@@ -19,6 +19,8 @@
  *    or read (server, also when the record header and body arrive in two reads). A secret is
  *    attributed to the last TLS socket of the deriving thread: a TLS library derives a
  *    connection's secrets right after that connection's own I/O, also in event loops.
+ * 3. Go crypto/tls (go_write_key_log, at the end): every secret of every handshake passes through
+ *    (*Config).writeKeyLog(label, clientRandom, secret), key log writer set or not; complete events.
  */
 #include "kernel_types.h"
 #include <bpf/bpf_helpers.h>
@@ -211,8 +213,8 @@ static __always_inline void fill_connection(struct tls_event *e, __u32 tid)
 	}
 }
 
-/* Reads secret_len bytes of a secret with sizes the verifier can check (TLS: 32, 48, rarely 64). */
-static __always_inline void read_secret(struct tls_event *e, __u64 secret, __u64 secret_len)
+/* Reads secret_len bytes of a secret with sizes the verifier can check (TLS: 32, 48, rarely 64); 0 or -errno. */
+static __always_inline long read_secret(struct tls_event *e, __u64 secret, __u64 secret_len)
 {
 	if (secret_len > TLS_SECRET_MAX) {
 		e->flags |= TLS_FLAG_SECRET_CUT;
@@ -220,13 +222,12 @@ static __always_inline void read_secret(struct tls_event *e, __u64 secret, __u64
 	}
 	e->secret_len = secret_len;
 	if (secret_len == 32)
-		bpf_probe_read_user(e->secret, 32, (void *)secret);
-	else if (secret_len == 48)
-		bpf_probe_read_user(e->secret, 48, (void *)secret);
-	else if (secret_len == 64)
-		bpf_probe_read_user(e->secret, 64, (void *)secret);
-	else
-		bpf_probe_read_user(e->secret, secret_len & (TLS_SECRET_MAX - 1), (void *)secret);
+		return bpf_probe_read_user(e->secret, 32, (void *)secret);
+	if (secret_len == 48)
+		return bpf_probe_read_user(e->secret, 48, (void *)secret);
+	if (secret_len == 64)
+		return bpf_probe_read_user(e->secret, 64, (void *)secret);
+	return bpf_probe_read_user(e->secret, secret_len & (TLS_SECRET_MAX - 1), (void *)secret);
 }
 
 static __always_inline void send(struct tls_event *e)
@@ -522,6 +523,102 @@ int tls_socket_io(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_update_elem(&thread_io, &tid, &io, BPF_ANY);
 	if (head[0] == 0x16 && head[5] == 0x01 && ret >= 43)
 		client_hello(&io, (void *)(buffer + 11), direction);
+	return 0;
+}
+
+/*
+ * Go crypto/tls: func (c *Config) writeKeyLog(label string, clientRandom, secret []byte) error runs
+ * for every secret of every handshake, client and server, and returns at once when KeyLogWriter is
+ * nil; its entry sees the whole key log line. Go 1.17+ on amd64 passes the arguments in registers
+ * (src/cmd/compile/abi-internal.md: c AX, label BX CX, clientRandom DI SI R8, secret R9 R10 R11),
+ * older Go on the stack above the return address. Goroutine stacks move, so no uretprobe, and the
+ * secret is read with bpf_probe_read_user (it holds zero bytes). The cookie says which ABI and where
+ * the probe sits (GO_PROBE_*); Java finds the function in .gopclntab (stripped binaries too).
+ */
+
+/* The label's code: its length and first 8 bytes tell the key log labels apart (Go's are constants). */
+static __always_inline __u32 go_label(__u64 label, __u64 length)
+{
+	__u8 text[8];
+	if (length < 8 || bpf_probe_read_user(text, sizeof(text), (void *)label))
+		return 0;
+	if (length == 13 && equals(text, "CLIENT_R", 8))
+		return TLS_LABEL_MASTER_SECRET; /* CLIENT_RANDOM */
+	if (length == 31 && equals(text, "CLIENT_H", 8))
+		return TLS_LABEL_CLIENT_HANDSHAKE_TRAFFIC;
+	if (length == 31 && equals(text, "SERVER_H", 8))
+		return TLS_LABEL_SERVER_HANDSHAKE_TRAFFIC;
+	if (length == 23 && equals(text, "CLIENT_T", 8))
+		return TLS_LABEL_CLIENT_TRAFFIC_0;
+	if (length == 23 && equals(text, "SERVER_T", 8))
+		return TLS_LABEL_SERVER_TRAFFIC_0;
+	if (length == 27 && equals(text, "CLIENT_E", 8))
+		return TLS_LABEL_CLIENT_EARLY_TRAFFIC;
+	if (length == 15 && equals(text, "EXPORTER", 8))
+		return TLS_LABEL_EXPORTER;
+	return 0;
+}
+
+/* writeKeyLog's arguments, in the order of the Go stack ABI (receiver first). */
+struct go_key_log_args {
+	__u64 config;
+	__u64 label, label_len;
+	__u64 random, random_len, random_cap;
+	__u64 secret, secret_len;
+};
+
+#define X86_EFLAGS_CF (1u << 0)
+#define X86_EFLAGS_ZF (1u << 6)
+
+SEC("uprobe")
+int go_write_key_log(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	__u64 how = bpf_get_attach_cookie(ctx);
+	/* At "jbe morestack" the flags of the stack check are set: when the branch is taken, the
+	 * goroutine's stack grows and the function starts again from its entry, so this probe fires
+	 * again; counting this pass too would send every such secret twice. */
+	if ((how & GO_PROBE_AT_STACK_CHECK) && (ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF)))
+		return 0;
+	if (!traced())
+		return 0;
+	COUNT(go_key_logs);
+	struct go_key_log_args a = {};
+	if (how & GO_PROBE_STACK_ABI) {
+		/* before the frame is set up: the return address at sp, the arguments above it */
+		if (bpf_probe_read_user(&a, sizeof(a), (void *)(ctx->sp + 8))) {
+			COUNT(go_unreadable);
+			return 0;
+		}
+	} else {
+		a.label = ctx->bx;
+		a.label_len = ctx->cx;
+		a.random = ctx->di;
+		a.random_len = ctx->si;
+		a.secret = ctx->r9;
+		a.secret_len = ctx->r10;
+	}
+	__u32 label = go_label(a.label, a.label_len);
+	if (!label || a.random_len != TLS_RANDOM_LEN || a.secret_len == 0) {
+		COUNT(go_unreadable);
+		return 0;
+	}
+	struct tls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		COUNT(ring_full);
+		return 0;
+	}
+	__u64 id = bpf_get_current_pid_tgid();
+	prepare(e, label, id);
+	if (read_secret(e, a.secret, a.secret_len) ||
+	    bpf_probe_read_user(e->client_random, TLS_RANDOM_LEN, (void *)a.random)) {
+		bpf_ringbuf_discard(e, 0);
+		COUNT(go_unreadable);
+		return 0;
+	}
+	e->flags |= TLS_FLAG_RANDOM_KNOWN;
+	send(e);
+#endif
 	return 0;
 }
 

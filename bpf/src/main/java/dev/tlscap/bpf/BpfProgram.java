@@ -106,6 +106,32 @@ public final class BpfProgram {
     return new BpfLink(owner, link, kind + " " + target + (site != 0 ? "+" + site : ""));
   }
 
+  /**
+   * Attaches an entry probe at byte {@code fileOffset} of the ELF file {@code binary}, for every
+   * process that maps it (now and later): for functions found without a symbol table, such as Go's
+   * in {@code .gopclntab}. {@code what} names the place in messages (e.g. the function's name).
+   * The offset is used as given (no {@link UprobeSite} placement: the caller chose it).
+   */
+  public BpfLink attachUprobeAt(Path binary, long fileOffset, String what, long cookie) {
+    String target = binary + ":" + what + " (offset 0x" + Long.toHexString(fileOffset) + ")";
+    String failure = "cannot attach uprobe '" + name + "' to " + target;
+    if (!Files.isRegularFile(binary)) {
+      throw new BpfException(failure + ": " + binary + (Files.exists(binary) ? " is not a regular file" : " does not exist"));
+    }
+    BpfAvailability.ensureUprobes();
+    Memory opts = new Memory(UPROBE_OPTS_SIZE);
+    opts.clear();
+    opts.setLong(0, UPROBE_OPTS_SIZE);
+    opts.setLong(UPROBE_OPTS_COOKIE, cookie);
+    LibbpfLog.begin();
+    Pointer link = LibBpf.bpf_program__attach_uprobe_opts(program, -1, binary.toString(), fileOffset, opts);
+    if (link == null) {
+      int errno = Errno.last();
+      throw new BpfException(failure + ": " + Errno.describe(errno), errno, LibbpfLog.collected());
+    }
+    return new BpfLink(owner, link, "uprobe " + target);
+  }
+
   /** See {@link UprobeSite}: the cheapest equivalent offset for an entry probe on {@code symbol}. */
   private static int entrySite(Path binary, String symbol) {
     try {
