@@ -109,7 +109,7 @@ final class GoPclntab {
       }
     }
     long entrySize = magic == GO_1_18 || magic == GO_1_20 ? 8 : 2L * ptrSize;
-    if (nfunc <= 0 || nfunc > 10_000_000 || funcnametab <= base || funcnametab >= b.limit() || functab <= base
+    if (nfunc <= 0 || nfunc > 10_000_000 || funcnametab < base || funcnametab >= b.limit() || functab <= base
         || functab + nfunc * entrySize > b.limit()) {
       return null;
     }
