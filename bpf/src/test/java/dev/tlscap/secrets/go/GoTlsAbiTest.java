@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.secrets.go;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.tlscap.bpf.BpfObject;
+import dev.tlscap.bpf.Btf;
+import org.junit.jupiter.api.Test;
+
+/** The Go probe's counters in tls_abi.h's struct tls_counters, as compiled into tls_secrets.bpf.o; needs no privileges. */
+class GoTlsAbiTest {
+  @Test
+  void countersMatchBtf() {
+    try (BpfObject object = BpfObject.open(GoTlsAbiTest.class, GoSecretTracer.OBJECT)) {
+      Btf.StructLayout counters = object.btf().struct("tls_counters");
+      assertEquals(GoTlsProbe.COUNTER_GO_KEY_LOGS, counters.member("go_key_logs").offset());
+      assertEquals(GoTlsProbe.COUNTER_GO_UNREADABLE, counters.member("go_unreadable").offset());
+      assertEquals(16, counters.member("ring_full").offset(), "GoSecretTracer reads ring_full at 16");
+      assertEquals(56, counters.size());
+      object.program(GoTlsProbe.PROGRAM); // the program is in the object
+    }
+  }
+}
