@@ -24,6 +24,9 @@ final class GoBuildInfo {
     if (s != null && magicAt(b, s.offset())) {
       return parse(elf, s.offset());
     }
+    if (!elf.mayScanForGo()) {
+      return null;
+    }
     for (GoElf.Segment seg : elf.segments()) {
       long end = Math.min(b.limit() - HEADER, seg.offset() + seg.fileSize());
       for (long at = (seg.offset() + 15) & ~15L; at < end; at += 16) {

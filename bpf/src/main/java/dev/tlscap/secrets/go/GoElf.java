@@ -158,6 +158,15 @@ final class GoElf {
     return segments;
   }
 
+  /**
+   * Whether the Go tables may be looked for by scanning the file: Go's linkers write
+   * {@code .note.go.buildid} and {@code .go.buildinfo}; a file with section headers but neither is
+   * not Go, and is not read further (scanning every large C++ binary on exec would cost).
+   */
+  boolean mayScanForGo() {
+    return sections.isEmpty() || section(".go.buildinfo", ".note.go.buildid") != null;
+  }
+
   /** The file offset of virtual address {@code address}, or -1 when no loaded file byte is there. */
   long fileOffset(long address) {
     for (Segment s : segments) {

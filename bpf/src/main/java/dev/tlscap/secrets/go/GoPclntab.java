@@ -59,6 +59,9 @@ final class GoPclntab {
       }
     }
     // merged into .data.rel.ro (external linking), or no section headers: look for a header that checks out
+    if (!elf.mayScanForGo()) {
+      return null;
+    }
     ByteBuffer b = elf.buffer();
     for (GoElf.Segment seg : elf.segments()) {
       long end = Math.min(b.limit() - 64L, seg.offset() + seg.fileSize());

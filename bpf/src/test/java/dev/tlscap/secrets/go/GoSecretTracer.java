@@ -1,113 +1,75 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.secrets.go;
 
-import dev.tlscap.bpf.BpfMap;
-import dev.tlscap.bpf.BpfObject;
-import dev.tlscap.bpf.Libc;
-import dev.tlscap.bpf.RingBufferReader;
-import dev.tlscap.secrets.TlsEventListener;
-import dev.tlscap.secrets.TlsEventView;
-import dev.tlscap.secrets.TlsSecretEvent;
-import java.nio.charset.StandardCharsets;
+import dev.tlscap.pcapng.KeyLogLine;
+import dev.tlscap.secrets.TlsSecret;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
-/**
- * The Go probe on its own, until the secret-source interface wires it in: loads tls_secrets.bpf.o
- * with the same read-only filters TlsSecretSource sets (no OpenSSL uprobe, no socket tracing),
- * attaches {@link GoTlsProbe} to the binaries given and decodes the ring with {@link TlsEventView}.
- * One thread.
- */
+/** Test harness around {@link GoSecretSource}: traces the binaries given, keeps every secret and message. One thread. */
 final class GoSecretTracer implements AutoCloseable {
-  static final String OBJECT = "/bpf/tls_secrets.bpf.o";
-  static final long BPF_RB_NO_WAKEUP = 1;
+  static final String OBJECT = GoSecretSource.OBJECT;
 
-  private final BpfObject object;
-  private final RingBufferReader reader;
-  private final BpfMap counters;
-  final List<TlsSecretEvent> secrets = new ArrayList<>();
-  private long malformed;
+  final GoSecretSource source;
+  final List<TlsSecret> secrets = new ArrayList<>();
+  final List<String> messages = new CopyOnWriteArrayList<>();
 
   /** {@code pid} 0 and {@code comm} null: every process (but this one). */
   GoSecretTracer(int pid, String comm) {
-    object = BpfObject.open(TlsSecretSource0.class, OBJECT);
-    try {
-      object.setRodataU32("own_pid", Libc.getpid());
-      object.setRodataU64("submit_flags", BPF_RB_NO_WAKEUP);
-      object.setRodataU32("target_pid", pid);
-      byte[] name = new byte[16];
-      if (comm != null) {
-        byte[] raw = comm.getBytes(StandardCharsets.UTF_8);
-        System.arraycopy(raw, 0, name, 0, Math.min(15, raw.length));
-      }
-      object.setRodata("target_comm", name);
-      object.setAutoload("tls_socket_io", false);
-      object.load();
-      reader = new RingBufferReader(object.map("events"));
-      object.closeWith(reader);
-      counters = object.map("counters");
-    } catch (RuntimeException e) {
-      object.close();
-      throw e;
-    }
+    source = GoSecretSource.open(new GoSecretSource.Options(pid, comm, List.of(), 1 << 20, Path.of("/proc")),
+        messages::add);
   }
 
   /** Inspects and traces {@code binary}; throws unless it is a traceable Go binary. */
   GoTlsTarget attach(Path binary) {
     GoTlsInspection inspection = GoTlsInspection.of(binary);
-    if (inspection.kind() != GoTlsInspection.Kind.TRACEABLE) {
-      throw new IllegalArgumentException(binary + ": " + inspection);
+    if (inspection.kind() != GoTlsInspection.Kind.TRACEABLE || source.examine(binary, "test").isEmpty()) {
+      throw new IllegalArgumentException(binary + ": " + inspection + "; messages " + messages);
     }
-    GoTlsProbe.attach(object, inspection.target());
     return inspection.target();
   }
 
   /** Decodes what is in the ring; returns how many secrets came. */
   int drain() {
     int before = secrets.size();
-    TlsEventListener listener = secrets::add;
-    reader.drain((data, at, length) -> {
-      try {
-        TlsEventView.dispatch(data, at, length, listener);
-      } catch (TlsEventView.MalformedEventException e) {
-        malformed++;
-      }
-    });
+    source.drain(secrets::add);
     return secrets.size() - before;
   }
 
   long malformed() {
-    return malformed + reader.handlerFailures();
+    return source.counters().malformed();
   }
 
   long goKeyLogs() {
-    return counters.sumPerCpuU64(0, GoTlsProbe.COUNTER_GO_KEY_LOGS);
+    return source.keyLogCalls();
   }
 
   long goUnreadable() {
-    return counters.sumPerCpuU64(0, GoTlsProbe.COUNTER_GO_UNREADABLE);
+    return source.counters().unreadable();
   }
 
   long ringFull() {
-    return counters.sumPerCpuU64(0, 16); // struct tls_counters.ring_full
+    return source.counters().lost();
+  }
+
+  static String line(TlsSecret s) {
+    return new KeyLogLine(s.label().keyLogLabel(), s.clientRandom(), s.secret()).toString();
   }
 
   /** The key log lines of the secrets of process {@code pid}, in arrival order. */
   List<String> linesOf(long pid) {
-    return secrets.stream().filter(e -> e.pid() == pid).map(TlsSecretEvent::keyLogLine).toList();
+    return secrets.stream().filter(e -> e.pid() == pid).map(GoSecretTracer::line).toList();
   }
 
   /** The key log lines of every other process. */
   List<String> linesNotOf(long pid) {
-    return secrets.stream().filter(e -> e.pid() != pid).map(TlsSecretEvent::keyLogLine).toList();
+    return secrets.stream().filter(e -> e.pid() != pid).map(GoSecretTracer::line).toList();
   }
 
   @Override
   public void close() {
-    object.close();
+    source.close();
   }
-
-  /** The anchor for the object's resource (it is in the bpf jar, next to TlsSecretSource). */
-  private static final class TlsSecretSource0 {}
 }

@@ -138,6 +138,30 @@ class GoTlsKernelTest {
   }
 
   @Test
+  void aRunningGoProgramIsFoundOnceAndItsLaterProcessesAreTraced() throws Exception {
+    Path binary = GoPrograms.tlspeer(dir, GoPrograms.STRIPPED_PIE);
+    try (Server server = Server.start(binary, null); GoSecretTracer tracer = new GoSecretTracer(0, null)) {
+      var found = tracer.source.scan();
+      assertEquals(1, found.stream().filter(l -> l.path().toString().endsWith("/tlspeer-stripped-pie")).count(),
+          "the scan finds the running server's binary: " + found + " " + tracer.messages);
+      String version = GoPrograms.goVersion("go");
+      int[] release = GoBuildInfo.release(version);
+      String line = "TLS secrets from " + binary + " (pid " + server.pid() + ") (Go " + release[0] + "." + release[1]
+          + ", crypto/tls)";
+      assertTrue(tracer.messages.contains(line), "the message " + line + " in " + tracer.messages);
+      assertEquals(List.of(), tracer.source.scanProcess((int) server.pid()), "a binary is traced once");
+      assertEquals(List.of(), tracer.source.scan());
+      Path clientLog = dir.resolve("scan-client.keys");
+      client(binary, server.url(), 2, 13, false, clientLog); // a new process of the same file
+      Thread.sleep(200);
+      tracer.drain();
+      assertSameLines(KeyLogs.read(clientLog), tracer.linesNotOf(server.pid()), "the client's lines");
+      assertSameLines(KeyLogs.read(clientLog), tracer.linesOf(server.pid()), "the server (started before tlscap)");
+      assertTrue(tracer.secrets.stream().allMatch(s -> s.library().equals(GoSecretSource.LIBRARY)));
+    }
+  }
+
+  @Test
   void theCommFilterHoldsForGoToo() throws Exception {
     Path binary = GoPrograms.tlspeer(dir, GoPrograms.PLAIN);
     try (GoSecretTracer tracer = new GoSecretTracer(0, "curl")) {
