@@ -43,6 +43,8 @@ public final class GoSecretSource implements SecretSource {
   /** The library family, as shown to users and in {@link TlsSecret#library()}. */
   public static final String LIBRARY = "Go crypto/tls";
   static final String OBJECT = "/bpf/tls_secrets.bpf.o";
+  /** How often a consumer should drain the events (they arrive without wakeups). */
+  public static final int DRAIN_INTERVAL_MS = 10;
   static final long BPF_RB_NO_WAKEUP = 1;
   /** struct tls_counters of tls_abi.h. */
   static final int COUNTER_SECRETS = 0;
@@ -196,7 +198,8 @@ public final class GoSecretSource implements SecretSource {
     return trace(inspection.target(), origin, false);
   }
 
-  private Optional<TlsLibrary> trace(GoTlsTarget target, String origin, boolean mustWork) {
+  /** Traces {@code target} (as inspected, or with another probe site: benchmarks). */
+  Optional<TlsLibrary> trace(GoTlsTarget target, String origin, boolean mustWork) {
     try {
       String[] id = identity(target.path()).split(":");
       GoTlsProbe.attach(object, target);

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.secrets.go;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The Go probe alone, for bench/go-tls.sh: traces the Go binaries named, drains the secrets every
+ * 10 ms and, when stopped (SIGTERM/SIGINT), prints what it counted. {@code --entry} puts the probe on
+ * the function's first instruction (single-stepped) instead of the stack check's jbe (emulated),
+ * to price the placement.
+ *
+ * <pre>java -cp ... dev.tlscap.secrets.go.GoTlsProbeMain [--entry] BINARY...</pre>
+ */
+public final class GoTlsProbeMain {
+  private GoTlsProbeMain() {}
+
+  public static void main(String[] args) throws Exception {
+    boolean entry = args.length > 0 && args[0].equals("--entry");
+    List<String> files = List.of(args).subList(entry ? 1 : 0, args.length);
+    AtomicLong secrets = new AtomicLong();
+    CountDownLatch stopped = new CountDownLatch(1);
+    CountDownLatch done = new CountDownLatch(1);
+    try (GoSecretSource source = GoSecretSource.open(GoSecretSource.Options.defaults(), System.err::println)) {
+      for (String file : files) {
+        GoTlsInspection inspection = GoTlsInspection.of(Path.of(file));
+        if (inspection.kind() != GoTlsInspection.Kind.TRACEABLE) {
+          System.err.println("go-tls-probe: " + file + ": " + inspection);
+          System.exit(1);
+        }
+        GoTlsTarget t = inspection.target();
+        if (entry) {
+          t = new GoTlsTarget(t.path(), t.goVersion(), t.functionAddress(), t.functionOffset(),
+              new GoPrologue(0, t.prologue().abi(), false));
+        }
+        source.trace(t, "bench", true);
+        System.err.println("go-tls-probe: tracing " + file + " at file offset 0x" + Long.toHexString(t.probeOffset())
+            + " (cookie " + t.cookie() + ")");
+      }
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        stopped.countDown();
+        try {
+          done.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      while (stopped.getCount() > 0) {
+        source.drain(s -> secrets.incrementAndGet());
+        Thread.sleep(GoSecretSource.DRAIN_INTERVAL_MS);
+      }
+      source.drain(s -> secrets.incrementAndGet());
+      var c = source.counters();
+      System.err.println("go-tls-probe: " + source.keyLogCalls() + " writeKeyLog calls, " + secrets.get() + " secrets, "
+          + c.lost() + " lost, " + c.unreadable() + " unreadable, " + c.malformed() + " malformed");
+    } finally {
+      done.countDown();
+    }
+  }
+}
