@@ -48,6 +48,9 @@ case $build in
   *) bench_die "BUILD=$build: plain or stripped-pie" ;;
 esac
 (cd "$bench_repo/bpf/src/test/go/tlspeer" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local go build "${flags[@]}" -o "$peer" .)
+# writeKeyLog called in a loop (bench/go/keylogcalls), to price one probe hit on its own
+calls_bin=$work/keylogcalls
+(cd "$bench_repo/bench/go/keylogcalls" && GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local go build "${flags[@]}" -o "$calls_bin" .)
 
 bench_spawn "" "$peer" server >"$work/server.log" 2>&1
 server_pid=$spawned
@@ -61,7 +64,7 @@ tracer_start() {
   local extra=()
   [ "$1" = entry ] && extra=(--entry)
   tracer_log=$work/tracer-$1-$2.log
-  bench_spawn "" java -cp "$classpath" dev.tlscap.secrets.go.GoTlsProbeMain "${extra[@]}" "$peer" 2>"$tracer_log"
+  bench_spawn "" java -cp "$classpath" dev.tlscap.secrets.go.GoTlsProbeMain "${extra[@]}" "$peer" "$calls_bin" 2>"$tracer_log"
   tracer_pid=$spawned
   await_line "$tracer_log" 'go-tls-probe: tracing' "$tracer_pid"
 }
@@ -104,6 +107,16 @@ for ((r = 1; r <= rounds; r++)); do
   done
 done
 
+# ---- one probe hit, priced directly: writeKeyLog in a loop (KeyLogWriter nil), ns per call ----
+bench_log "pricing one hit..."
+declare -A hit
+for mode in "${modes[@]}"; do
+  tracer_start "$mode" price
+  hit[$mode]=$(for i in 1 2 3; do "$calls_bin" -n 100000 | awk '{print $4}'; done | median)
+  [ -n "$tracer_pid" ] && bench_reap "$tracer_pid" TERM
+  bench_log "price $mode ${hit[$mode]} ns/call"
+done
+
 off_rate=$(col "$raw" off 3 | median)
 off_us=$(col "$raw" off 4 | median)
 {
@@ -123,6 +136,9 @@ off_us=$(col "$raw" off 4 | median)
       "$(awk -v a="$us" -v b="$off_us" 'BEGIN {if (a == "-" || b == "-") print "-"; else printf "%+.0f", a - b}')" "$calls"
   done
   echo "peers us/hs: CPU of the server and the client per handshake (a uprobe runs in the traced process)."
+  printf "one writeKeyLog call (bench/go/keylogcalls, KeyLogWriter nil, medians of 3 x 100000 calls):"
+  for mode in "${modes[@]}"; do printf " %s %s ns;" "$mode" "${hit[$mode]}"; done
+  echo
   echo "machine: $(machine)"
 }
 echo "# raw: mode round handshakes/s peers_us/hs writeKeyLog/hs" >&2

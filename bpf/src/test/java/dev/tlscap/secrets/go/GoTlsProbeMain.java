@@ -12,18 +12,25 @@ import java.util.concurrent.atomic.AtomicLong;
  * the function's first instruction (single-stepped) instead of the stack check's jbe (emulated),
  * to price the placement.
  *
- * <pre>java -cp ... dev.tlscap.secrets.go.GoTlsProbeMain [--entry] BINARY...</pre>
+ * <pre>java -cp ... dev.tlscap.secrets.go.GoTlsProbeMain [--entry] [--comm NAME] BINARY...</pre>
  */
 public final class GoTlsProbeMain {
   private GoTlsProbeMain() {}
 
   public static void main(String[] args) throws Exception {
-    boolean entry = args.length > 0 && args[0].equals("--entry");
-    List<String> files = List.of(args).subList(entry ? 1 : 0, args.length);
+    List<String> files = new java.util.ArrayList<>(List.of(args));
+    boolean entry = files.remove("--entry");
+    String comm = null;
+    int at = files.indexOf("--comm");
+    if (at >= 0) {
+      comm = files.remove(at + 1);
+      files.remove(at);
+    }
     AtomicLong secrets = new AtomicLong();
     CountDownLatch stopped = new CountDownLatch(1);
     CountDownLatch done = new CountDownLatch(1);
-    try (GoSecretSource source = GoSecretSource.open(GoSecretSource.Options.defaults(), System.err::println)) {
+    try (GoSecretSource source = GoSecretSource.open(
+        new GoSecretSource.Options(0, comm, List.of(), 1 << 20, Path.of("/proc")), System.err::println)) {
       for (String file : files) {
         GoTlsInspection inspection = GoTlsInspection.of(Path.of(file));
         if (inspection.kind() != GoTlsInspection.Kind.TRACEABLE) {

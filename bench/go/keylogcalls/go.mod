@@ -1,0 +1,3 @@
+module keylogcalls
+
+go 1.15
