@@ -34,6 +34,26 @@ public final class GoPrograms {
 
   private GoPrograms() {}
 
+  /**
+   * Other Go toolchains to test with, from the environment variable TLSCAP_OTHER_GO (paths of
+   * {@code go} commands, separated by ':'), e.g. Debian bullseye's golang-1.15-go (stack ABI, the
+   * Go 1.2-1.15 table) and trixie's golang-1.24-go (the Go 1.20+ table), unpacked with dpkg -x.
+   * Skips (in CI: fails) when it names none.
+   */
+  public static List<String> otherToolchains() {
+    String value = System.getenv("TLSCAP_OTHER_GO");
+    List<String> found = new ArrayList<>();
+    if (value != null) {
+      for (String go : value.split(":")) {
+        if (!go.isBlank() && Files.isExecutable(Path.of(go))) {
+          found.add(go);
+        }
+      }
+    }
+    Requirements.require(!found.isEmpty(), "TLSCAP_OTHER_GO names no other Go toolchain (e.g. .../usr/lib/go-1.15/bin/go)");
+    return found;
+  }
+
   /** Skips (or, in CI, fails) unless {@code go} is on the PATH. */
   public static void requireGo() {
     Requirements.requireCommand("go", "golang-go");

@@ -121,26 +121,35 @@ class GoTlsInspectionTest {
   }
 
   /**
-   * Go before 1.17 (stack ABI, the 1.2-1.15 table layout): with a toolchain named by the environment
-   * variable TLSCAP_OLD_GO (e.g. Debian bullseye's golang-1.15-go unpacked: .../usr/lib/go-1.15/bin/go).
+   * Other Go releases (TLSCAP_OTHER_GO): before 1.17 the stack ABI (and before 1.16 the old table),
+   * from 1.20 the newest table.
    */
   @Test
-  void goBefore117PassesArgumentsOnTheStack() throws Exception {
-    String oldGo = System.getenv("TLSCAP_OLD_GO");
-    Requirements.require(oldGo != null && Files.isExecutable(Path.of(oldGo)),
-        "TLSCAP_OLD_GO names no Go toolchain before 1.17 (set it to test the stack ABI)");
-    Path oldDir = Files.createDirectories(dir.resolve("old"));
-    for (GoPrograms.Build build : new GoPrograms.Build[] {GoPrograms.PLAIN, GoPrograms.STRIPPED_PIE}) {
-      Path binary = GoPrograms.tlspeer(oldGo, oldDir, build);
-      GoTlsInspection inspection = GoTlsInspection.of(binary);
-      assertEquals(GoTlsInspection.Kind.TRACEABLE, inspection.kind(), () -> "inspection: " + inspection);
-      assertEquals(GoPrograms.goVersion(oldGo), inspection.goVersion());
-      assertEquals(GoPrologue.Abi.STACK, inspection.target().prologue().abi(), build.name());
-      assertTrue(inspection.target().prologue().atStackCheck(), build.name());
-      assertEquals(GoTlsTarget.COOKIE_STACK_ABI | GoTlsTarget.COOKIE_AT_STACK_CHECK, inspection.target().cookie());
+  void otherGoReleases() throws Exception {
+    for (String go : GoPrograms.otherToolchains()) {
+      String version = GoPrograms.goVersion(go);
+      int[] release = GoBuildInfo.release(version);
+      Path out = Files.createDirectories(dir.resolve(version));
+      for (GoPrograms.Build build : new GoPrograms.Build[] {GoPrograms.PLAIN, GoPrograms.STRIPPED_PIE}) {
+        Path binary = GoPrograms.tlspeer(go, out, build);
+        GoTlsInspection inspection = GoTlsInspection.of(binary);
+        String what = version + " " + build.name();
+        assertEquals(GoTlsInspection.Kind.TRACEABLE, inspection.kind(), () -> what + ": " + inspection);
+        assertEquals(version, inspection.goVersion(), what);
+        GoTlsTarget target = inspection.target();
+        assertEquals(release[1] >= 17 ? GoPrologue.Abi.REGISTER : GoPrologue.Abi.STACK, target.prologue().abi(),
+            () -> what + ": " + code(binary, target));
+        assertTrue(target.prologue().atStackCheck(), () -> what + ": " + code(binary, target));
+        assertEquals((release[1] >= 17 ? 0 : GoTlsTarget.COOKIE_STACK_ABI) | GoTlsTarget.COOKIE_AT_STACK_CHECK,
+            target.cookie(), what);
+      }
+      long expected = GoPrograms.nmAddress(go, GoPrograms.tlspeer(go, out, GoPrograms.PLAIN), GoTlsTarget.FUNCTION);
+      assertEquals(expected, GoTlsInspection.of(out.resolve("tlspeer-plain")).target().functionAddress(), version);
+      int magic = GoPclntab.find(GoElf.open(out.resolve("tlspeer-stripped-pie"))).magic();
+      int expectedMagic = release[1] >= 20 ? GoPclntab.GO_1_20 : release[1] >= 18 ? GoPclntab.GO_1_18
+          : release[1] >= 16 ? GoPclntab.GO_1_16 : GoPclntab.GO_1_2;
+      assertEquals(Integer.toHexString(expectedMagic), Integer.toHexString(magic), version + ": the table's layout");
     }
-    long expected = GoPrograms.nmAddress(oldGo, GoPrograms.tlspeer(oldGo, oldDir, GoPrograms.PLAIN), GoTlsTarget.FUNCTION);
-    assertEquals(expected, GoTlsInspection.of(oldDir.resolve("tlspeer-plain")).target().functionAddress());
   }
 
   @Test

@@ -185,28 +185,27 @@ class GoTlsKernelTest {
     }
   }
 
-  /** Go before 1.17 (stack ABI), with the toolchain that TLSCAP_OLD_GO names (see GoTlsInspectionTest). */
+  /** Other Go releases (TLSCAP_OTHER_GO, see GoPrograms): Go 1.15's stack ABI, Go 1.24. */
   @ParameterizedTest(name = "TLS 1.{0}")
   @CsvSource({"3", "2"})
-  void goBefore117(int minor) throws Exception {
-    String oldGo = System.getenv("TLSCAP_OLD_GO");
-    Requirements.require(oldGo != null && Files.isExecutable(Path.of(oldGo)),
-        "TLSCAP_OLD_GO names no Go toolchain before 1.17 (set it to test the stack ABI)");
+  void otherGoReleases(int minor) throws Exception {
     int tls = 10 + minor;
-    Path binary = GoPrograms.tlspeer(oldGo, Files.createDirectories(dir.resolve("old")), GoPrograms.STRIPPED_PIE);
-    Path serverLog = dir.resolve("old-server-" + tls + ".keys");
-    Path clientLog = dir.resolve("old-client-" + tls + ".keys");
-    try (GoSecretTracer tracer = new GoSecretTracer(0, null)) {
-      GoTlsTarget target = tracer.attach(binary);
-      assertEquals(GoPrologue.Abi.STACK, target.prologue().abi());
-      try (Server server = Server.start(binary, serverLog)) {
-        client(binary, server.url(), 3, tls, false, clientLog);
-        Thread.sleep(200);
-        tracer.drain();
-        assertEquals(3 * linesPerConnection(tls), KeyLogs.read(clientLog).size());
-        assertSameLines(KeyLogs.read(serverLog), tracer.linesOf(server.pid()), "the server's lines (" + target + ")");
-        assertSameLines(KeyLogs.read(clientLog), tracer.linesNotOf(server.pid()), "the client's lines");
-        assertEquals(0, tracer.goUnreadable());
+    for (String go : GoPrograms.otherToolchains()) {
+      String version = GoPrograms.goVersion(go);
+      Path binary = GoPrograms.tlspeer(go, Files.createDirectories(dir.resolve(version)), GoPrograms.STRIPPED_PIE);
+      Path serverLog = dir.resolve(version + "-server-" + tls + ".keys");
+      Path clientLog = dir.resolve(version + "-client-" + tls + ".keys");
+      try (GoSecretTracer tracer = new GoSecretTracer(0, null)) {
+        GoTlsTarget target = tracer.attach(binary);
+        try (Server server = Server.start(binary, serverLog)) {
+          client(binary, server.url(), 3, tls, false, clientLog);
+          Thread.sleep(200);
+          tracer.drain();
+          assertEquals(3 * linesPerConnection(tls), KeyLogs.read(clientLog).size(), version);
+          assertSameLines(KeyLogs.read(serverLog), tracer.linesOf(server.pid()), version + " server (" + target + ")");
+          assertSameLines(KeyLogs.read(clientLog), tracer.linesNotOf(server.pid()), version + " client");
+          assertEquals(0, tracer.goUnreadable(), version);
+        }
       }
     }
   }
