@@ -81,7 +81,9 @@ struct tls_counters {
  * The attach cookie of go_write_key_log (a uprobe in a Go binary, dev.tlscap.secrets.go.GoTlsTarget):
  * how to read the arguments of crypto/tls.(*Config).writeKeyLog(label string, clientRandom, secret []byte).
  */
-#define GO_PROBE_STACK_ABI      (1u << 0) /* Go < 1.17: arguments on the stack (else the amd64 register ABI) */
-#define GO_PROBE_AT_STACK_CHECK (1u << 1) /* at the prologue's "jbe morestack": skip when it is taken */
+enum go_probe_cookie {
+	GO_PROBE_STACK_ABI = 1 << 0,      /* Go < 1.17: arguments on the stack (else the amd64 register ABI) */
+	GO_PROBE_AT_STACK_CHECK = 1 << 1, /* at the prologue's "jbe morestack": skip when it is taken */
+};
 
 #endif

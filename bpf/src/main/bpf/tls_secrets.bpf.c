@@ -119,6 +119,7 @@ const struct tls_event *unused_tls_event __attribute__((unused));
 const enum tls_event_kind *unused_tls_event_kind __attribute__((unused));
 const enum tls_secret_label *unused_tls_secret_label __attribute__((unused));
 const enum tls_event_flag *unused_tls_event_flag __attribute__((unused));
+const enum go_probe_cookie *unused_go_probe_cookie __attribute__((unused));
 
 static __always_inline struct tls_counters *counter(void)
 {
