@@ -7,6 +7,8 @@
 #   off     not traced
 #   probe   the Go probe as tlscap places it: on writeKeyLog's stack-check jbe (emulated by the kernel)
 #   entry   the same probe on writeKeyLog's first instruction (a lea: single-stepped), for comparison
+#   idle    the tracer's JVM running and draining, attached to nothing: what its presence on the
+#           same CPUs costs, apart from the uprobe hits
 # rotated every round (off probe entry, probe entry off, ...); medians over the rounds. Only the probe
 # runs (bpf's GoTlsProbeMain: GoSecretSource draining its ring), no packet capture. Besides the
 # rates, the CPU both peers spent per handshake (a uprobe runs in the traced process) and the
@@ -17,7 +19,7 @@
 # runtime: ~1.5 min with the defaults (3 modes x 5 rounds x 5 s), ~20 s with QUICK=1.
 # usage: bench/go-tls.sh           (root; golang-go, java, maven)
 # env:   ROUNDS=5 SECONDS=5 C=2 TLS=13 (or 12), BUILD=plain|stripped-pie, QUICK=1 (ROUNDS=1 SECONDS=3),
-#        MODES="off probe entry", SKIP_BUILD, KEEP_WORK (see lib.sh)
+#        MODES="off probe entry idle", SKIP_BUILD, KEEP_WORK (see lib.sh)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +30,7 @@ seconds=${seconds:-5}
 concurrency=${C:-2}
 tls=${TLS:-13}
 build=${BUILD:-stripped-pie}
-read -ra modes <<<"${MODES:-off probe entry}"
+read -ra modes <<<"${MODES:-off probe entry idle}"
 
 bench_init go-tls
 bench_need go java mvn
@@ -61,12 +63,14 @@ tracer_pid=""
 tracer_start() {
   tracer_pid=""
   [ "$1" = off ] && return 0
-  local extra=()
-  [ "$1" = entry ] && extra=(--entry)
+  local args=("$peer" "$calls_bin")
+  [ "$1" = entry ] && args=(--entry "${args[@]}")
+  [ "$1" = idle ] && args=()
   tracer_log=$work/tracer-$1-$2.log
-  bench_spawn "" java -cp "$classpath" dev.tlscap.secrets.go.GoTlsProbeMain "${extra[@]}" "$peer" "$calls_bin" 2>"$tracer_log"
+  bench_spawn "" java -cp "$classpath" dev.tlscap.secrets.go.GoTlsProbeMain "${args[@]}" 2>"$tracer_log"
   tracer_pid=$spawned
   await_line "$tracer_log" 'go-tls-probe: tracing' "$tracer_pid"
+  return 0
 }
 
 # handshakes SECONDS -> "count rate peers_us_per_handshake" (CPU of server + client)
@@ -85,10 +89,13 @@ handshakes() {
 run() {
   local mode=$1 round=$2 warm n rate us calls=-
   tracer_start "$mode" "$round"
+  sleep 2 # the tracer's JVM settles (class loading, JIT) before the clock runs; "off" waits the same
   read -r warm _ _ <<<"$(handshakes 1)" # warm-up, not timed (but traced: counted in writeKeyLog/hs)
   read -r n rate us <<<"$(handshakes "$seconds")"
   if [ -n "$tracer_pid" ]; then
     bench_reap "$tracer_pid" TERM
+  fi
+  if [ -n "$tracer_pid" ] && [ "$mode" != idle ]; then
     local seen
     seen=$(sed -n 's/^go-tls-probe: \([0-9]*\) writeKeyLog calls.*/\1/p' "$tracer_log")
     calls=$(awk -v c="${seen:-0}" -v n="$((n + warm))" 'BEGIN {printf "%.3f", c / n}')
@@ -131,6 +138,7 @@ off_us=$(col "$raw" off 4 | median)
       off) label="not traced" ;;
       probe) label="Go probe (on the stack check's jbe: emulated)" ;;
       entry) label="Go probe on the entry (lea: single-stepped)" ;;
+      idle) label="the tracer's JVM alone, attached to nothing" ;;
     esac
     printf "%-46s %12s %8s %16s %18s %20s\n" "$label" "$rate" "$(ratio "$rate" "$off_rate")" "$us" \
       "$(awk -v a="$us" -v b="$off_us" 'BEGIN {if (a == "-" || b == "-") print "-"; else printf "%+.0f", a - b}')" "$calls"

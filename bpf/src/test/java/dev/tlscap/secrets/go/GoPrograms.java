@@ -37,20 +37,23 @@ public final class GoPrograms {
   /**
    * Other Go toolchains to test with, from the environment variable TLSCAP_OTHER_GO (paths of
    * {@code go} commands, separated by ':'), e.g. Debian bullseye's golang-1.15-go (stack ABI, the
-   * Go 1.2-1.15 table) and trixie's golang-1.24-go (the Go 1.20+ table), unpacked with dpkg -x.
-   * Skips (in CI: fails) when it names none.
+   * Go 1.2-1.15 table) and trixie's golang-1.24-go (the Go 1.20+ table): {@code build/go-toolchains}
+   * unpacks them and prints the value. Opt-in: unset, the test is skipped (in CI too); set to
+   * something that is not a Go toolchain, it fails.
    */
   public static List<String> otherToolchains() {
     String value = System.getenv("TLSCAP_OTHER_GO");
+    org.junit.jupiter.api.Assumptions.assumeTrue(value != null && !value.isBlank(),
+        "TLSCAP_OTHER_GO is not set (build/go-toolchains prints a value for it)");
     List<String> found = new ArrayList<>();
-    if (value != null) {
-      for (String go : value.split(":")) {
-        if (!go.isBlank() && Files.isExecutable(Path.of(go))) {
-          found.add(go);
+    for (String go : value.split(":")) {
+      if (!go.isBlank()) {
+        if (!Files.isExecutable(Path.of(go))) {
+          throw new AssertionError("TLSCAP_OTHER_GO names " + go + ", which is not an executable go command");
         }
+        found.add(go);
       }
     }
-    Requirements.require(!found.isEmpty(), "TLSCAP_OTHER_GO names no other Go toolchain (e.g. .../usr/lib/go-1.15/bin/go)");
     return found;
   }
 

@@ -46,6 +46,9 @@ public final class GoTlsProbeMain {
         System.err.println("go-tls-probe: tracing " + file + " at file offset 0x" + Long.toHexString(t.probeOffset())
             + " (cookie " + t.cookie() + ")");
       }
+      if (files.isEmpty()) {
+        System.err.println("go-tls-probe: tracing nothing (loaded, draining)");
+      }
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         stopped.countDown();
         try {
