@@ -11,8 +11,6 @@ import dev.tlscap.pcapng.InterfaceStatistics;
 import dev.tlscap.pcapng.PcapngWriteException;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.KeyLogFile;
-import dev.tlscap.secrets.OpenSslSecretSource;
-import dev.tlscap.secrets.SecretSource;
 import dev.tlscap.secrets.TlsSecret;
 import dev.tlscap.tc.CaptureInterface;
 import dev.tlscap.tc.CaptureListener;
@@ -66,13 +64,14 @@ final class CaptureLoop {
 
   // Everything below: event-loop thread only.
   private PacketCapture capture;
-  private final List<SecretSource> secretSources = new ArrayList<>();
+  private SecretSources secrets;
   /** Set on the event loop, read by the signal thread (a second Ctrl-C). */
   private volatile PcapngWriter writer;
   private KeyLogFile keyLog;
   private CaptureFileSink sink;
   private ConnectionTable table;
   private IoRegistration packetRegistration;
+  private IoRegistration execRegistration;
   private int[] linkTypes = new int[0];
   private boolean[] loopback = new boolean[0];
   private final CapturedPacket packet = new CapturedPacket();
@@ -216,6 +215,10 @@ final class CaptureLoop {
     lastSecond = startNanos;
     lastRescan = startNanos;
     packetRegistration = registerPacketRing();
+    if (secrets.execRingFd() >= 0) {
+      // a program that starts is looked at within a fraction of a millisecond, before most of its TLS
+      execRegistration = watchRing(secrets.execRingFd(), secrets::drainPrograms, "the exec ring");
+    }
     loop.scheduleAtFixedRate(this::tick, DRAIN_MILLIS, DRAIN_MILLIS, TimeUnit.MILLISECONDS);
     if (config.durationSeconds() > 0) {
       loop.schedule(() -> requestStop("duration"), config.durationSeconds(), TimeUnit.SECONDS);
@@ -241,12 +244,10 @@ final class CaptureLoop {
   }
 
   private void openSecrets() {
-    OpenSslSecretSource.Options options = new OpenSslSecretSource.Options(config.pid(), config.comm(),
-        config.libssl(), config.secretRingBytes(), true, config.socketTracing());
-    secretSources.add(OpenSslSecretSource.open(options, this::secretSourceMessage));
+    secrets = SecretSources.open(config, this::secretSourceMessage, loop);
     if (librariesTraced == 0) {
-      startupLines.add("tlscap: warning: no OpenSSL 3 library found; packets are captured, TLS stays encrypted"
-          + " (name a program that links OpenSSL statically with --libssl)");
+      startupLines.add("tlscap: warning: no OpenSSL 3 library or Go program found yet; packets are captured, TLS"
+          + " stays encrypted until one starts (name a program that links OpenSSL statically with --libssl)");
     }
   }
 
@@ -372,7 +373,12 @@ final class CaptureLoop {
 
   /** The packet ring's fd on the event loop: EPOLLIN when the classifier woke us up. */
   private IoRegistration registerPacketRing() {
-    FileDescriptor fd = new FileDescriptor(capture.fd());
+    return watchRing(capture.fd(), this::drainPackets, "the packet ring");
+  }
+
+  /** A ring buffer's fd on the event loop: {@code drain} runs when the kernel side woke us up. */
+  private IoRegistration watchRing(int ringFd, Runnable drain, String what) {
+    FileDescriptor fd = new FileDescriptor(ringFd);
     EpollIoHandle handle = new EpollIoHandle() {
       @Override
       public FileDescriptor fd() {
@@ -381,12 +387,12 @@ final class CaptureLoop {
 
       @Override
       public void handle(IoRegistration registration, IoEvent event) {
-        drainPackets();
+        drain.run();
       }
 
       @Override
       public void close() {
-        // the fd belongs to the BPF map; PacketCapture closes it
+        // the fd belongs to the BPF map, closed with its object
       }
     };
     try {
@@ -397,7 +403,7 @@ final class CaptureLoop {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot watch the packet ring on the event loop: " + e.getCause().getMessage(),
+      throw new IllegalStateException("cannot watch " + what + " on the event loop: " + e.getCause().getMessage(),
           e.getCause());
     }
   }
@@ -437,7 +443,7 @@ final class CaptureLoop {
 
   private void everySecond(long now) {
     capture.maintain();
-    stats.secretsLost = secretCounters().lost();
+    stats.secretsLost = secrets.counters().lost();
     writer.tick(System.currentTimeMillis() * 1_000_000L);
     table.everySecond(now);
     if (keyLog != null) {
@@ -445,21 +451,11 @@ final class CaptureLoop {
     }
     if (now - lastRescan >= 5_000_000_000L) {
       lastRescan = now;
-      for (SecretSource source : secretSources) {
-        source.scan(); // libraries of programs (containers) started since
-      }
+      secrets.scan(); // libraries of programs (containers) started since
     }
     if (statusLine) {
       showStatus();
     }
-  }
-
-  private SecretSource.SecretCounters secretCounters() {
-    SecretSource.SecretCounters sum = SecretSource.SecretCounters.ZERO;
-    for (SecretSource source : secretSources) {
-      sum = sum.plus(source.counters());
-    }
-    return sum;
   }
 
   private final dev.tlscap.tc.PacketHandler packetHandler = this::onPacket;
@@ -485,9 +481,7 @@ final class CaptureLoop {
   private final java.util.function.Consumer<TlsSecret> secretHandler = s -> table.onSecret(s, System.nanoTime());
 
   private void drainSecrets() {
-    for (SecretSource source : secretSources) {
-      source.drain(secretHandler);
-    }
+    secrets.drain(secretHandler);
   }
 
   private void onPacket(PacketEvent p) {
@@ -535,7 +529,7 @@ final class CaptureLoop {
           // to empty
         }
         drainSecrets();
-        stats.secretsLost = secretCounters().lost();
+        stats.secretsLost = secrets.counters().lost();
         table.releaseAll();
       }
     } catch (RuntimeException e) {
@@ -567,6 +561,10 @@ final class CaptureLoop {
       packetRegistration.cancel();
       packetRegistration = null;
     }
+    if (execRegistration != null) {
+      execRegistration.cancel();
+      execRegistration = null;
+    }
     if (writer != null) {
       try {
         writer.close();
@@ -588,8 +586,8 @@ final class CaptureLoop {
         err.println("tlscap: " + Tlscap.oneLine(e));
       }
     }
-    for (SecretSource source : secretSources) {
-      source.close();
+    if (secrets != null) {
+      secrets.close();
     }
   }
 }

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import dev.tlscap.secrets.ExecWatcher;
+import dev.tlscap.secrets.OpenSslSecretSource;
+import dev.tlscap.secrets.SecretSource;
+import dev.tlscap.secrets.TlsSecret;
+import dev.tlscap.secrets.go.GoSecretSource;
+import dev.tlscap.secrets.go.GoTlsInspection;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Every {@link SecretSource} of the capture (OpenSSL 3, Go crypto/tls) and the {@link ExecWatcher}
+ * that shows them each program started later, so that programs are traced with no flag: at start,
+ * the host's libraries and running programs; then every program as it starts (its executable at
+ * once, the libraries it maps shortly after); and every 5 s a rescan for what appeared otherwise
+ * (containers). {@code --libssl} files go to the source that can read them. Event-loop thread only.
+ */
+final class SecretSources implements AutoCloseable {
+  /** When a started program's libraries are looked at again (ld.so maps them after exec; dlopen later). */
+  static final long[] PROGRAM_RESCAN_MILLIS = {100, 1_000};
+
+  private final List<SecretSource> sources = new ArrayList<>();
+  private final ScheduledExecutorService loop;
+  private ExecWatcher execWatcher;
+
+  private SecretSources(ScheduledExecutorService loop) {
+    this.loop = loop;
+  }
+
+  /**
+   * Opens the sources; {@code messages} gets one line per file traced and per warning. Throws with
+   * the line to print when a source cannot start or a {@code --libssl} file cannot be traced.
+   */
+  static SecretSources open(CaptureConfig config, Consumer<String> messages, ScheduledExecutorService loop) {
+    SecretSources all = new SecretSources(loop);
+    try {
+      List<Path> goBinaries = new ArrayList<>();
+      List<Path> openssl = new ArrayList<>();
+      for (Path file : config.libssl()) {
+        (GoTlsInspection.of(file).kind() == GoTlsInspection.Kind.TRACEABLE ? goBinaries : openssl).add(file);
+      }
+      all.sources.add(OpenSslSecretSource.open(new OpenSslSecretSource.Options(config.pid(), config.comm(), openssl,
+          config.secretRingBytes(), true, config.socketTracing()), messages));
+      GoSecretSource go = GoSecretSource.open(new GoSecretSource.Options(config.pid(), config.comm(), goBinaries,
+          Math.max(1 << 16, config.secretRingBytes() / 4), Path.of("/proc")), messages);
+      all.sources.add(go);
+      go.scan();
+      try {
+        all.execWatcher = ExecWatcher.open(config.pid(), config.comm());
+      } catch (RuntimeException e) {
+        messages.accept("warning: programs started later are found every 5 s only: " + Tlscap.oneLine(e));
+      }
+      return all;
+    } catch (RuntimeException e) {
+      all.close();
+      throw e;
+    }
+  }
+
+  /** The exec ring's fd (it wakes its reader), or -1 without an exec watcher. */
+  int execRingFd() {
+    return execWatcher != null ? execWatcher.fd() : -1;
+  }
+
+  /** Looks at the programs that started since the last call. */
+  void drainPrograms() {
+    if (execWatcher != null) {
+      execWatcher.drain(this::programStarted);
+    }
+  }
+
+  /** Hands every secret collected since the last call to {@code sink}, after looking at the programs that started. */
+  void drain(Consumer<TlsSecret> sink) {
+    drainPrograms();
+    for (SecretSource source : sources) {
+      source.drain(sink);
+    }
+  }
+
+  /** Looks for what is new on the host (every 5 s). */
+  void scan() {
+    for (SecretSource source : sources) {
+      source.scan();
+    }
+  }
+
+  /** All sources' counters, added up. */
+  SecretSource.SecretCounters counters() {
+    SecretSource.SecretCounters sum = SecretSource.SecretCounters.ZERO;
+    for (SecretSource source : sources) {
+      sum = sum.plus(source.counters());
+    }
+    return sum;
+  }
+
+  /**
+   * A program started: each source looks at its executable now (a Go binary, OpenSSL linked in),
+   * and at the libraries it maps once the dynamic linker (and a first dlopen) had time to load them.
+   */
+  private void programStarted(int pid) {
+    Path exe = executableOf(pid);
+    if (exe != null) {
+      for (SecretSource source : sources) {
+        source.examine(exe, "pid " + pid);
+      }
+    }
+    for (long delay : PROGRAM_RESCAN_MILLIS) {
+      loop.schedule(() -> {
+        for (SecretSource source : sources) {
+          source.scanProcess(pid);
+        }
+      }, delay, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** A process's executable, through its own root (containers), or null when it is gone. */
+  private static Path executableOf(int pid) {
+    try {
+      Path target = Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "exe"));
+      return Path.of("/proc", Integer.toString(pid), "root").resolve(target.toString().substring(1));
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Detaches everything; never throws. */
+  @Override
+  public void close() {
+    if (execWatcher != null) {
+      try {
+        execWatcher.close();
+      } catch (RuntimeException ignored) {
+        // closing the others matters more
+      }
+    }
+    for (SecretSource source : sources) {
+      source.close();
+    }
+  }
+}
