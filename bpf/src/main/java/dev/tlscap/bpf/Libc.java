@@ -6,7 +6,7 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Pointer;
 
 /** The few libc calls the BPF runtime needs, by JNA direct mapping. Internal. */
-public final class Libc {
+final class Libc {
   static {
     Native.register(Libc.class, NativeLibrary.getInstance("c"));
   }

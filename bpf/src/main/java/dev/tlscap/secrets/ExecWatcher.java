@@ -3,7 +3,7 @@ package dev.tlscap.secrets;
 
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.RingBufferReader;
 import java.nio.charset.StandardCharsets;
 import java.util.function.IntConsumer;
@@ -44,7 +44,7 @@ public final class ExecWatcher implements AutoCloseable {
   public static ExecWatcher open(int pid, String comm) {
     BpfObject object = BpfObject.open(ExecWatcher.class, OBJECT);
     try {
-      object.setRodataU32("own_pid", Libc.getpid());
+      object.setRodataU32("own_pid", Posix.processId());
       object.setRodataU32("target_pid", pid);
       byte[] name = new byte[COMM_LEN];
       if (comm != null) {

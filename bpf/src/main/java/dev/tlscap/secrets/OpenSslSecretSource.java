@@ -5,7 +5,7 @@ import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
 import dev.tlscap.bpf.BpfProgram;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.RingBufferReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -111,7 +111,7 @@ public final class OpenSslSecretSource implements SecretSource {
     }
     BpfObject object = BpfObject.open(OpenSslSecretSource.class, OBJECT);
     try {
-      object.setRodataU32("own_pid", Libc.getpid());
+      object.setRodataU32("own_pid", Posix.processId());
       object.setRodataU64("submit_flags", BPF_RB_NO_WAKEUP);
       object.setRodataU32("target_pid", options.pid());
       byte[] comm = new byte[16];

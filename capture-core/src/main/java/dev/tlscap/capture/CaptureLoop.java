@@ -2,7 +2,7 @@
 package dev.tlscap.capture;
 
 import dev.tlscap.bpf.BpfException;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import dev.tlscap.capture.tls.SecretMatcher;
 import dev.tlscap.pcapng.CaptureFileListener;
 import dev.tlscap.pcapng.Direction;
@@ -86,7 +86,7 @@ final class CaptureLoop {
   private CaptureLoop(CaptureConfig config, PrintStream err) {
     this.config = config;
     this.err = err;
-    this.statusLine = !config.quiet() && Libc.isatty(2) == 1;
+    this.statusLine = !config.quiet() && Posix.isTerminal(2);
     this.group = new MultiThreadIoEventLoopGroup(1, r -> {
       Thread t = new Thread(() -> {
         raisePriority();
@@ -108,7 +108,7 @@ final class CaptureLoop {
    */
   private static void raisePriority() {
     try {
-      Libc.setpriority(0 /* PRIO_PROCESS: a thread id on Linux */, Libc.gettid(), LOOP_NICE);
+      Posix.setThreadNice(LOOP_NICE);
     } catch (LinkageError ignored) {
       // an unusual libc: keep the default priority
     }

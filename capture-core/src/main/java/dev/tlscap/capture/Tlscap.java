@@ -163,7 +163,7 @@ public final class Tlscap implements Callable<Integer> {
     try {
       sun.misc.SignalHandler previous = sun.misc.Signal.handle(interrupt, exit);
       if (previous == sun.misc.SignalHandler.SIG_IGN) {
-        dev.tlscap.bpf.Libc.signal(dev.tlscap.bpf.Libc.SIGINT, dev.tlscap.bpf.Libc.SIG_DFL);
+        dev.tlscap.bpf.Posix.defaultSigint();
         sun.misc.Signal.handle(interrupt, exit); // not ignored any more: now the JVM installs it
       } else {
         sun.misc.Signal.handle(interrupt, previous); // the JVM's own handler, as it was

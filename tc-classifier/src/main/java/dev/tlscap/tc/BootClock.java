@@ -2,7 +2,7 @@
 package dev.tlscap.tc;
 
 import com.sun.jna.Memory;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 
 /**
  * Converts the classifier's timestamps (CLOCK_BOOTTIME, from {@code bpf_ktime_get_boot_ns}) to wall
@@ -27,9 +27,9 @@ final class BootClock {
     long bestWidth = Long.MAX_VALUE;
     long best = 0;
     for (int i = 0; i < SAMPLES; i++) {
-      long wall1 = read(Libc.CLOCK_REALTIME);
-      long boot = read(Libc.CLOCK_BOOTTIME);
-      long wall2 = read(Libc.CLOCK_REALTIME);
+      long wall1 = read(Posix.CLOCK_REALTIME);
+      long boot = read(Posix.CLOCK_BOOTTIME);
+      long wall2 = read(Posix.CLOCK_REALTIME);
       long width = wall2 - wall1;
       if (width >= 0 && width < bestWidth) {
         bestWidth = width;
@@ -40,14 +40,11 @@ final class BootClock {
   }
 
   long read(int clock) {
-    if (Libc.clock_gettime(clock, timespec) != 0) {
-      throw new CaptureException("clock_gettime(" + clock + ") failed");
-    }
-    return timespec.getLong(0) * 1_000_000_000L + timespec.getLong(8);
+    return Posix.clockNanos(clock, timespec);
   }
 
   /** The kernel's CLOCK_BOOTTIME now (what the classifier stamps packets with). */
   long bootNanos() {
-    return read(Libc.CLOCK_BOOTTIME);
+    return read(Posix.CLOCK_BOOTTIME);
   }
 }

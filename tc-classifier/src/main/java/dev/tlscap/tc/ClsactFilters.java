@@ -4,7 +4,7 @@ package dev.tlscap.tc;
 import com.sun.jna.Memory;
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.Errno;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -51,47 +51,26 @@ final class ClsactFilters {
    * clsact qdisc (the kernel answers the dump with an error then) or is gone.
    */
   static List<Filter> list(int ifindex, boolean ingress) {
-    int fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
-    if (fd < 0) {
-      throw new BpfException("cannot open a netlink socket to list TC filters: " + Errno.describe(Errno.last()));
-    }
-    try {
-      Memory timeout = new Memory(16); // struct timeval: 2 s, so a lost reply cannot hang the capture
-      timeout.setLong(0, 2);
-      timeout.setLong(8, 0);
-      Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, timeout, 16);
+    // a 2 s receive timeout, so a lost reply cannot hang the capture
+    try (Posix.NetlinkSocket socket = Posix.NetlinkSocket.open(2)) {
       int seq = (int) (System.nanoTime() & 0x7fffffff);
-      Memory request = new Memory(36);
-      request.clear();
-      request.setInt(0, 36);
-      request.setShort(4, (short) RTM_GETTFILTER);
-      request.setShort(6, (short) (NLM_F_REQUEST | NLM_F_DUMP));
-      request.setInt(8, seq);
-      request.setByte(16, (byte) 0); // AF_UNSPEC
-      request.setInt(20, ifindex);
-      request.setInt(28, ingress ? PARENT_INGRESS : PARENT_EGRESS);
-      if (Libc.send(fd, request, 36, 0) < 0) {
-        throw new BpfException("cannot ask the kernel for the TC filters of ifindex " + ifindex + ": "
-            + Errno.describe(Errno.last()));
-      }
+      ByteBuffer request = ByteBuffer.allocate(36).order(ByteOrder.nativeOrder());
+      request.putInt(0, 36);
+      request.putShort(4, (short) RTM_GETTFILTER);
+      request.putShort(6, (short) (NLM_F_REQUEST | NLM_F_DUMP));
+      request.putInt(8, seq);
+      request.put(16, (byte) 0); // AF_UNSPEC
+      request.putInt(20, ifindex);
+      request.putInt(28, ingress ? PARENT_INGRESS : PARENT_EGRESS);
+      socket.send(request.array());
       List<Filter> filters = new ArrayList<>();
-      Memory buffer = new Memory(64 << 10);
       while (true) {
-        long n = Libc.recv(fd, buffer, buffer.size(), 0);
-        if (n < 0) {
-          int errno = Errno.last();
-          if (errno == Errno.EINTR) {
-            continue;
-          }
-          throw new BpfException("cannot read the TC filters of ifindex " + ifindex + ": " + Errno.describe(errno));
-        }
-        ByteBuffer b = buffer.getByteBuffer(0, n).order(ByteOrder.nativeOrder());
-        if (parse(b, seq, ifindex, ingress, filters)) {
+        if (parse(socket.receive(), seq, ifindex, ingress, filters)) {
           return filters;
         }
       }
-    } finally {
-      Libc.close(fd);
+    } catch (java.io.IOException e) {
+      throw new BpfException("cannot list the TC filters of ifindex " + ifindex + ": " + e.getMessage());
     }
   }
 

@@ -5,7 +5,7 @@ import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.BpfProgram;
 import dev.tlscap.bpf.BpfSyscall;
 import dev.tlscap.bpf.Errno;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.TcHook;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -193,11 +193,11 @@ public final class TcAttachment implements AutoCloseable {
     }
     closed = true;
     if (ingressLink >= 0) {
-      Libc.close(ingressLink);
+      Posix.close(ingressLink);
       ingressLink = -1;
     }
     if (egressLink >= 0) {
-      Libc.close(egressLink);
+      Posix.close(egressLink);
       egressLink = -1;
     }
     if (ingressFilter) {

@@ -4,7 +4,7 @@ package dev.tlscap.secrets.go;
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
-import dev.tlscap.bpf.Libc;
+import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.RingBufferReader;
 import dev.tlscap.secrets.SecretSource;
 import dev.tlscap.secrets.TlsEventListener;
@@ -110,7 +110,7 @@ public final class GoSecretSource implements SecretSource {
     }
     BpfObject object = BpfObject.open(GoSecretSource.class, OBJECT);
     try {
-      object.setRodataU32("own_pid", Libc.getpid());
+      object.setRodataU32("own_pid", Posix.processId());
       object.setRodataU64("submit_flags", BPF_RB_NO_WAKEUP);
       object.setRodataU32("target_pid", options.pid());
       byte[] comm = new byte[16];
