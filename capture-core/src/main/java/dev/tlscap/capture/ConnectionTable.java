@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture;
 
+import dev.tlscap.capture.tls.MatchDecision;
 import dev.tlscap.capture.tls.SecretMatcher;
 import dev.tlscap.capture.tls.TlsStream;
 import dev.tlscap.pcapng.KeyLogLine;
@@ -281,21 +282,21 @@ final class ConnectionTable {
   }
 
   /** Acts on what the matcher decided: key log lines into the flows' DSBs, processes, releases. */
-  private void applyDecisions(List<SecretMatcher.Decision> decisions, long now) {
-    for (SecretMatcher.Decision d : decisions) {
+  private void applyDecisions(List<MatchDecision> decisions, long now) {
+    for (MatchDecision d : decisions) {
       TcpFlow flow = flowOfStream.get(d.stream());
-      if (d instanceof SecretMatcher.Keyed keyed) {
+      if (d instanceof MatchDecision.Keyed keyed) {
         keyed(flow, keyed);
-      } else if (d instanceof SecretMatcher.KeyedAgain again) {
+      } else if (d instanceof MatchDecision.KeyedAgain again) {
         keyedAgain(flow, again);
-      } else if (d instanceof SecretMatcher.FullyKeyed) {
+      } else if (d instanceof MatchDecision.FullyKeyed) {
         fullyKeyed(flow, now);
       }
     }
   }
 
   /** A proven secret: into the key log file and the flow's DSB; its process annotates the flow. */
-  private void keyed(TcpFlow flow, SecretMatcher.Keyed keyed) {
+  private void keyed(TcpFlow flow, MatchDecision.Keyed keyed) {
     KeyLogLine line = new KeyLogLine(keyed.label().keyLogLabel(), keyed.clientRandom(), keyed.secret());
     sink.keyLogLine(line);
     if (flow == null) {
@@ -309,7 +310,7 @@ final class ConnectionTable {
   }
 
   /** The same secret from another process (both ends on this host): once both are known, no need to wait. */
-  private void keyedAgain(TcpFlow flow, SecretMatcher.KeyedAgain again) {
+  private void keyedAgain(TcpFlow flow, MatchDecision.KeyedAgain again) {
     if (flow == null) {
       return;
     }

@@ -26,7 +26,7 @@ import java.util.Map;
  *       its thread derived just before it (OpenSSL derives them in that order, as client and as
  *       server), once that one is keyed.
  *   <li>The same secret from two processes (both ends of the connection traced) is keyed once per
- *       stream; the second arrival is reported as a {@link KeyedAgain} so the caller
+ *       stream; the second arrival is reported as a {@link MatchDecision.KeyedAgain} so the caller
  *       learns both processes. The second candidate is not decrypted again.
  * </ul>
  *
@@ -36,71 +36,17 @@ import java.util.Map;
  *
  * <p>Not thread-safe: every method runs on one thread (the capture event loop), which also
  * feeds the streams. {@link #onSecret}, {@link #onStream} and {@link #onRecords} return what they
- * decided ({@link Decision}s, in order); the caller acts on them after the call.
+ * decided ({@link MatchDecision}s, in order); the caller acts on them after the call.
  * Times ({@code nowNanos}) are any monotonic clock, the same for every call (System.nanoTime()).
  */
 public final class SecretMatcher {
-  /**
-   * What a call decided, in order: the caller applies these after the call returns (the matcher
-   * never calls back into its caller mid-decision).
-   */
-  public sealed interface Decision {
-    TlsStream stream();
-  }
-
-  /**
-   * {@code secret} is {@code stream}'s {@code label} secret, keyed for the first time: its key log
-   * line goes into the stream's Decryption Secrets Block.
-   *
-   * @param source the secret of the process that derived it (the first to be keyed)
-   */
-  public record Keyed(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source) implements Decision {
-    /** The stream's client random (the line's key). */
-    public byte[] clientRandom() {
-      return stream.clientRandom();
-    }
-  }
-
-  /**
-   * A secret already keyed to {@code stream} came again, from {@code source}: another process or
-   * thread derived it too (client and server both on this host). No new line; the caller may note
-   * the process.
-   */
-  public record KeyedAgain(TlsStream stream, TlsLabel label, TlsSecret source) implements Decision {}
-
-  /**
-   * Every secret {@code stream} needs is keyed ({@link TlsStream#missingLabels()} is empty); once
-   * per stream. Its packets held back can be written after the lines' DSB. EXPORTER_SECRET may
-   * still follow as a {@link Keyed}.
-   */
-  public record FullyKeyed(TlsStream stream) implements Decision {}
-
-  /**
-   * What the matcher did since it was created.
-   *
-   * @param keyedByRandom lines keyed by the client random that came with the secret
-   * @param keyedByTrial lines keyed by trial decryption
-   * @param keyedByThread EXPORTER_SECRET lines keyed after their thread's SERVER_TRAFFIC_SECRET_0
-   * @param keyedAgain secrets that came again for a stream that had them (another process)
-   * @param unmatched secrets never keyed: expired, or an EXPORTER_SECRET without a preceding
-   *     SERVER_TRAFFIC_SECRET_0
-   * @param droppedByCap secrets dropped because too many waited
-   * @param trialDecryptions records opened (attempted) to prove secrets
-   * @param streamsFullyKeyed streams that got every secret they need
-   * @param streamsGivenUp streams tried no more because they stayed incomplete past the time to live
-   * @param keyedLate secrets keyed after their time to live, kept by a quiet connection they most
-   *     likely belonged to (and proven on its later records)
-   */
-  public record Counters(long keyedByRandom, long keyedByTrial, long keyedByThread, long keyedAgain, long unmatched,
-      long droppedByCap, long trialDecryptions, long streamsFullyKeyed, long streamsGivenUp, long keyedLate) {}
-
   /** How long a secret waits for its connection, and a connection for its secrets. */
   public static final long DEFAULT_TTL_NANOS = 10_000_000_000L;
   /** How many secrets may wait at once. */
   public static final int DEFAULT_MAX_CANDIDATES = 10_000;
 
   /** What the current call decided; handed out (and cleared) when it returns. */
-  private final ArrayList<Decision> decided = new ArrayList<>();
+  private final ArrayList<MatchDecision> decided = new ArrayList<>();
   private final long ttlNanos;
   private final int maxCandidates;
   /** The time of the last call that carried one; {@link #NO_TIME} before the first. */
@@ -108,18 +54,11 @@ public final class SecretMatcher {
   private static final long NO_TIME = Long.MIN_VALUE;
 
   /* Candidates (secrets without random), oldest first: primaries, twins and waiting exporters. */
-  private Candidate oldest;
-  private Candidate newest;
-  private int pooled;
-  /** Per label code, the newest primary candidate (the trial list runs to older ones). */
-  private final Candidate[] newestOfLabel = new Candidate[8];
-  /** Primary candidates by secret, to catch the same secret from another process. */
-  private final Map<Bytes, Candidate> primaryBySecret = new HashMap<>();
+  private final CandidatePool pool;
 
   /* Secrets that came with a client random no stream has (yet). */
-  private final Map<Bytes, List<WaitingForStream>> waitingByRandom = new HashMap<>();
-  private final ArrayDeque<WaitingForStream> waitingOrder = new ArrayDeque<>();
-  private int waiting;
+  private final WaitingSecrets waiting;
+  private final MatchCounts counts = new MatchCounts();
 
   /** Secrets keyed within the time to live, by secret: another process's copy is keyed without decrypting. */
   private final Map<Bytes, RecentKey> recentlyKeyed = new HashMap<>();
@@ -129,19 +68,8 @@ public final class SecretMatcher {
 
   /* Streams by client random, and incomplete young streams (the trial list), newest first. */
   private final Map<Bytes, List<StreamEntry>> streamsByRandom = new HashMap<>();
-  private StreamEntry newestStream;
-  private StreamEntry oldestStream;
+  private final TrialList trials = new TrialList();
 
-  private long keyedByRandom;
-  private long keyedByTrial;
-  private long keyedByThread;
-  private long keyedAgain;
-  private long unmatched;
-  private long droppedByCap;
-  private long trialDecryptions;
-  private long streamsFullyKeyed;
-  private long streamsGivenUp;
-  private long keyedLate;
 
   /** A matcher with the default time to live (10 s) and candidate cap (10 000). */
   public SecretMatcher() {
@@ -154,22 +82,24 @@ public final class SecretMatcher {
     }
     this.ttlNanos = ttlNanos;
     this.maxCandidates = maxCandidates;
+    this.pool = new CandidatePool(maxCandidates);
+    this.waiting = new WaitingSecrets(maxCandidates);
   }
 
   // ------------------------------------------------------------------ events
 
   /** A secret a traced process derived; returns what that decided. */
-  public List<Decision> onSecret(TlsSecret event, long nowNanos) {
+  public List<MatchDecision> onSecret(TlsSecret event, long nowNanos) {
     secret(event, nowNanos);
     return decisions();
   }
 
   /** Hands out what the current call decided. */
-  private List<Decision> decisions() {
+  private List<MatchDecision> decisions() {
     if (decided.isEmpty()) {
       return List.of();
     }
-    List<Decision> out = List.copyOf(decided);
+    List<MatchDecision> out = List.copyOf(decided);
     decided.clear();
     return out;
   }
@@ -191,56 +121,46 @@ public final class SecretMatcher {
     Candidate c = new Candidate(event, nowNanos, threadKey);
     thread.last = c;
     RecentKey known = recentlyKeyed.get(c.secret);
-    if (known != null && known.label == c.label) {
-      c.keyedTo = known.stream;
-      thread.lastStream = known.stream;
-      key(known.stream, c.label, c.secret.bytes, event, How.AGAIN);
+    if (known != null && known.label() == c.label) {
+      c.keyedTo = known.stream();
+      thread.lastStream = known.stream();
+      key(known.stream(), c.label, c.secret.bytes, event, How.AGAIN);
       return;
     }
     if (c.label == TlsLabel.EXPORTER_SECRET) {
       onExporter(c, previous);
       return;
     }
-    Candidate primary = primaryBySecret.get(c.secret);
+    Candidate primary = pool.primaryOf(c.secret);
     if (primary != null && primary.label == c.label) {
       // The same secret from the other end: keyed when the first one is, without decrypting again.
-      addToPool(c);
+      if (pool.add(c)) {
+      counts.droppedByCap++;
+    }
       if (primary.twins == null) {
         primary.twins = new ArrayList<>(1);
       }
       primary.twins.add(c);
       return;
     }
-    addToPool(c);
-    addPrimary(c);
+    if (pool.add(c)) {
+      counts.droppedByCap++;
+    }
+    pool.addPrimary(c);
     tryOnStreams(c, thread);
     if (c.keyedTo == null) {
       noteLikely(c, thread);
     }
   }
 
-  /** How many secrets a stream keeps that its thread derived after keying it (see {@link #noteLikely}). */
-  static final int MAX_LIKELY = 4;
-
   /**
-   * A secret that no record proves yet, from a thread whose previous secret was keyed to a stream
-   * that still misses this label: most likely that stream's (a TLS 1.3 client derives its traffic
-   * secret right after its handshake secret, then may stay quiet for minutes). The stream keeps it
-   * past the time to live, until its connection ends, and tries it on its later records
-   * ({@link #hasLikelySecrets}); a few per stream, so cost and memory stay bounded.
+   * A secret no record proves yet, from a thread whose previous secret went to a stream that still
+   * misses this label: most likely that stream's (see {@link StreamEntry#noteLikely}).
    */
   private void noteLikely(Candidate c, ThreadState thread) {
-    TlsStream s = thread.lastStream;
-    StreamEntry e = s != null ? s.matcherEntry : null;
-    if (e == null || e.closed || s.fullyKeyed() || s.keyedSecret(c.label) != null
-        || c.label == TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET || c.label == TlsLabel.CLIENT_RANDOM) {
-      return;
-    }
-    if (e.likely == null) {
-      e.likely = new ArrayList<>(2);
-    }
-    if (e.likely.size() < MAX_LIKELY) {
-      e.likely.add(c);
+    StreamEntry e = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
+    if (e != null) {
+      e.noteLikely(c);
     }
   }
 
@@ -250,11 +170,7 @@ public final class SecretMatcher {
    */
   public boolean hasLikelySecrets(TlsStream stream) {
     StreamEntry e = stream == null ? null : stream.matcherEntry;
-    if (e == null || e.closed || e.likely == null) {
-      return false;
-    }
-    e.likely.removeIf(c -> c.keyedTo != null || stream.keyedSecret(c.label) != null);
-    return !e.likely.isEmpty();
+    return e != null && e.hasLikely();
   }
 
   /** Tries the stream's likely secrets on its records not tried with them yet. */
@@ -280,7 +196,7 @@ public final class SecretMatcher {
    * A stream's ClientHello was read ({@link TlsStream#clientRandom()} is known); returns what that
    * decided (secrets that came first). Idempotent.
    */
-  public List<Decision> onStream(TlsStream stream) {
+  public List<MatchDecision> onStream(TlsStream stream) {
     stream(stream);
     return decisions();
   }
@@ -295,12 +211,12 @@ public final class SecretMatcher {
     if (!same.isEmpty()) {
       // The same connection seen twice (two interfaces): it gets what its twin has.
       for (KeyedLine line : same.get(0).lines) {
-        keyOne(entry, line.label, line.secret, line.source, How.RANDOM, null);
+        keyOne(entry, line.label(), line.secret(), line.source(), How.RANDOM, null);
       }
     }
     same.add(entry);
     if (!stream.fullyKeyed()) {
-      addToTrialList(entry);
+      trials.add(entry);
     }
     keyWaiting(entry);
     checkFullyKeyed(entry);
@@ -308,13 +224,8 @@ public final class SecretMatcher {
 
   /** Keys to the stream the secrets that came with its client random before it. */
   private void keyWaiting(StreamEntry entry) {
-    List<WaitingForStream> waiting = waitingByRandom.remove(entry.random);
-    if (waiting != null) {
-      for (WaitingForStream w : waiting) {
-        w.done = true;
-        this.waiting--;
-        key(entry.stream, w.event.label(), w.event.secret(), w.event, How.RANDOM);
-      }
+    for (TlsSecret w : waiting.take(entry.random)) {
+      key(entry.stream, w.label(), w.secret(), w, How.RANDOM);
     }
   }
 
@@ -338,7 +249,7 @@ public final class SecretMatcher {
    * returned true; calling it more often costs little. Indexes the stream if {@link #onStream} was
    * not called.
    */
-  public List<Decision> onRecords(TlsStream stream, long nowNanos) {
+  public List<MatchDecision> onRecords(TlsStream stream, long nowNanos) {
     records(stream, nowNanos);
     return decisions();
   }
@@ -386,46 +297,19 @@ public final class SecretMatcher {
         }
         continue;
       }
-      TlsLabel[] labels = side == TlsStream.Side.CLIENT ? CLIENT_LABELS : SERVER_LABELS;
+      TlsLabel[] labels = side == TlsStream.Side.CLIENT ? LabelOrder.CLIENT_LABELS : LabelOrder.SERVER_LABELS;
       for (TlsLabel label : labels) {
         if (entry.closed || !entry.inTrialList) {
           return;
         }
         if (stream.keyedSecret(label) == null && (label != TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET
             || stream.clientHello().offersEarlyData())
-            && (!isTraffic(label) || stream.keyedSecret(handshakeLabelOf(side)) != null)) {
+            && (!LabelOrder.isTraffic(label) || stream.keyedSecret(LabelOrder.handshakeLabelOf(side)) != null)) {
           tryPool(label, entry, from);
         }
       }
     }
   }
-
-  /*
-   * Waiting traffic secrets are tried on a side's new records only once that side's handshake
-   * secret is keyed: before, every record after the first would be tried with every waiting traffic
-   * secret of every connection (those of connections that never send application data wait their
-   * whole time to live: openssl s_time, 560 connections in 5 s, made 360 000 trials). Keying the
-   * handshake secret tells where the traffic key starts, and tries the waiting ones there (keyOne).
-   * A traffic secret that arrives is still tried on every stream at once (tryOnStreams).
-   */
-  private static boolean isTraffic(TlsLabel label) {
-    return label == TlsLabel.CLIENT_TRAFFIC_SECRET_0 || label == TlsLabel.SERVER_TRAFFIC_SECRET_0;
-  }
-
-  private static TlsLabel trafficLabelOf(TlsStream.Side side) {
-    return side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_TRAFFIC_SECRET_0 : TlsLabel.SERVER_TRAFFIC_SECRET_0;
-  }
-
-  private static TlsLabel handshakeLabelOf(TlsStream.Side side) {
-    return side == TlsStream.Side.CLIENT ? TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET
-        : TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET;
-  }
-
-  /** Handshake labels before traffic labels: a keyed handshake key tells where the traffic key starts. */
-  private static final TlsLabel[] CLIENT_LABELS = {TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET,
-      TlsLabel.CLIENT_HANDSHAKE_TRAFFIC_SECRET, TlsLabel.CLIENT_TRAFFIC_SECRET_0};
-  private static final TlsLabel[] SERVER_LABELS = {TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET,
-      TlsLabel.SERVER_TRAFFIC_SECRET_0};
 
   /** The connection is gone: the matcher forgets the stream. */
   public void onStreamClosed(TlsStream stream) {
@@ -434,7 +318,7 @@ public final class SecretMatcher {
     }
     StreamEntry entry = stream.matcherEntry;
     entry.closed = true;
-    removeFromTrialList(entry);
+    trials.remove(entry);
     List<StreamEntry> same = streamsByRandom.get(entry.random);
     if (same != null) {
       same.remove(entry);
@@ -452,47 +336,36 @@ public final class SecretMatcher {
   public void expire(long nowNanos) {
     lastNow = nowNanos;
     long limit = nowNanos - ttlNanos;
-    while (oldest != null && oldest.arrivedNanos - limit < 0) {
-      Candidate c = oldest;
-      removeFromPool(c);
+    while (pool.oldest() != null && pool.oldest().arrivedNanos - limit < 0) {
+      Candidate c = pool.oldest();
+      pool.remove(c);
       c.expired = true; // a stream may still hold it as likely, and key it later
-      unmatched++;
+      counts.unmatched++;
     }
-    while (!waitingOrder.isEmpty() && waitingOrder.peekFirst().arrivedNanos - limit < 0) {
-      WaitingForStream w = waitingOrder.pollFirst();
-      if (!w.done) {
-        w.done = true;
-        waiting--;
-        unmatched++;
-        List<WaitingForStream> list = waitingByRandom.get(w.random);
-        if (list != null && list.remove(w) && list.isEmpty()) {
-          waitingByRandom.remove(w.random);
-        }
-      }
-    }
-    while (!keyedOrder.isEmpty() && keyedOrder.peekFirst().keyedNanos - limit < 0) {
+    counts.unmatched += waiting.expire(limit);
+    while (!keyedOrder.isEmpty() && keyedOrder.peekFirst().keyedNanos() - limit < 0) {
       RecentKey k = keyedOrder.pollFirst();
-      recentlyKeyed.remove(k.secret, k);
+      recentlyKeyed.remove(k.secret(), k);
     }
     threads.values().removeIf(t -> t.lastSeen - limit < 0);
-    for (StreamEntry e = oldestStream; e != null && e.addedNanos == NO_TIME; e = e.newer) {
+    for (StreamEntry e = trials.oldest(); e != null && e.addedNanos == NO_TIME; e = e.newer) {
       e.addedNanos = nowNanos; // indexed before any call carried the time
     }
-    while (oldestStream != null && oldestStream.addedNanos - limit < 0) {
-      StreamEntry e = oldestStream;
-      removeFromTrialList(e);
+    while (trials.oldest() != null && trials.oldest().addedNanos - limit < 0) {
+      StreamEntry e = trials.oldest();
+      trials.remove(e);
       if (!e.stream.fullyKeyed()) {
-        streamsGivenUp++;
+        counts.streamsGivenUp++;
       }
     }
   }
 
   // ------------------------------------------------------------------ what it did
 
-  public Counters counters() {
-    return new Counters(keyedByRandom, keyedByTrial, keyedByThread, keyedAgain, unmatched, droppedByCap,
-        trialDecryptions, streamsFullyKeyed, streamsGivenUp, keyedLate);
+  public MatcherCounters counters() {
+    return counts.snapshot();
   }
+
 
   /** How long a secret waits for its connection, and a connection for its secrets. */
   public long ttlNanos() {
@@ -501,31 +374,14 @@ public final class SecretMatcher {
 
   /** Secrets waiting for their connection (candidates and secrets with a random no stream has). */
   public int waitingSecrets() {
-    return pooled + waiting;
+    return pool.size() + waiting.size();
   }
 
   /** One line for the stats output and the pcapng ISB comment. */
   public String summary() {
-    StringBuilder s = new StringBuilder();
-    s.append(keyedByTrial).append(" secrets keyed by trial decryption (").append(trialDecryptions)
-        .append(" records tried), ").append(keyedByRandom).append(" by client random, ").append(keyedByThread)
-        .append(" exporter by thread");
-    if (keyedAgain > 0) {
-      s.append(", ").append(keyedAgain).append(" from a second process");
-    }
-    if (keyedLate > 0) {
-      s.append(", ").append(keyedLate).append(" late (a quiet connection's first records after the handshake)");
-    }
-    s.append("; ").append(unmatched).append(" unmatched");
-    if (droppedByCap > 0) {
-      s.append(", ").append(droppedByCap).append(" dropped (too many waiting)");
-    }
-    s.append("; ").append(streamsFullyKeyed).append(" TLS streams fully keyed");
-    if (streamsGivenUp > 0) {
-      s.append(", ").append(streamsGivenUp).append(" not in time");
-    }
-    return s.toString();
+    return counts.summary();
   }
+
 
   // ------------------------------------------------------------------ keying
 
@@ -538,37 +394,24 @@ public final class SecretMatcher {
       key(streams.get(0).stream, event.label(), event.secret(), event, How.RANDOM);
       return;
     }
-    while (waiting >= maxCandidates && !waitingOrder.isEmpty()) {
-      WaitingForStream w = waitingOrder.pollFirst();
-      if (!w.done) {
-        w.done = true;
-        waiting--;
-        droppedByCap++;
-        List<WaitingForStream> list = waitingByRandom.get(w.random);
-        if (list != null && list.remove(w) && list.isEmpty()) {
-          waitingByRandom.remove(w.random);
-        }
-      }
-    }
-    WaitingForStream w = new WaitingForStream(event, random, now);
-    waitingOrder.addLast(w);
-    waiting++;
-    waitingByRandom.computeIfAbsent(random, k -> new ArrayList<>(2)).add(w);
+    counts.droppedByCap += waiting.add(event, random, now);
   }
 
   private void onExporter(Candidate c, Candidate previous) {
     if (previous == null || previous.label != TlsLabel.SERVER_TRAFFIC_SECRET_0) {
-      unmatched++; // nothing ties it to a connection
+      counts.unmatched++; // nothing ties it to a connection
       return;
     }
     if (previous.keyedTo != null) {
       c.keyedTo = previous.keyedTo;
       key(previous.keyedTo, c.label, c.secret.bytes, c.event, How.THREAD);
     } else if (previous.pooled) {
-      addToPool(c);
+      if (pool.add(c)) {
+      counts.droppedByCap++;
+    }
       previous.exporter = c;
     } else {
-      unmatched++; // its SERVER_TRAFFIC_SECRET_0 expired unmatched
+      counts.unmatched++; // its SERVER_TRAFFIC_SECRET_0 expired unmatched
     }
   }
 
@@ -577,7 +420,7 @@ public final class SecretMatcher {
     if (hint != null && hint.inTrialList && tryOn(c, hint, 0)) {
       return;
     }
-    for (StreamEntry e = newestStream; e != null; e = e.older) {
+    for (StreamEntry e = trials.newest(); e != null; e = e.older) {
       if (e != hint && tryOn(c, e, 0)) {
         return;
       }
@@ -596,7 +439,7 @@ public final class SecretMatcher {
 
   private void tryPool(TlsLabel label, StreamEntry entry, int from) {
     boolean bounded = label != TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET && entry.addedNanos != NO_TIME;
-    for (Candidate c = newestOfLabel[label.code()]; c != null; ) {
+    for (Candidate c = pool.newestOf(label); c != null; ) {
       if (bounded && entry.addedNanos - c.arrivedNanos > ARRIVAL_SLACK_NANOS) {
         return;
       }
@@ -617,7 +460,7 @@ public final class SecretMatcher {
     }
     long before = s.trialDecryptions();
     SecretProof proof = s.verify(c.label, c.secret.bytes, from);
-    trialDecryptions += s.trialDecryptions() - before;
+    counts.trialDecryptions += s.trialDecryptions() - before;
     if (proof.verdict() != TlsStream.Verdict.MATCH) {
       return false;
     }
@@ -626,11 +469,11 @@ public final class SecretMatcher {
   }
 
   private void matched(Candidate c, TlsStream stream, SecretProof proof) {
-    removeFromPool(c);
+    pool.remove(c);
     if (c.expired) {
       c.expired = false;
-      unmatched--; // counted when it left the pool; a stream kept it (likely) and proved it after all
-      keyedLate++;
+      counts.unmatched--; // counted when it left the pool; a stream kept it (likely) and proved it after all
+      counts.keyedLate++;
     }
     c.keyedTo = stream;
     ThreadState thread = threads.get(c.thread);
@@ -646,7 +489,7 @@ public final class SecretMatcher {
         if (!twin.pooled) {
           continue;
         }
-        removeFromPool(twin);
+        pool.remove(twin);
         twin.keyedTo = stream;
         ThreadState t = threads.get(twin.thread);
         if (t != null) {
@@ -664,11 +507,11 @@ public final class SecretMatcher {
     if (!exporter.pooled && !exporter.expired) {
       return;
     }
-    removeFromPool(exporter);
+    pool.remove(exporter);
     if (exporter.expired) { // its SERVER_TRAFFIC_SECRET_0 was proven late: it goes with it
       exporter.expired = false;
-      unmatched--;
-      keyedLate++;
+      counts.unmatched--;
+      counts.keyedLate++;
     }
     exporter.keyedTo = stream;
     key(stream, exporter.label, exporter.secret.bytes, exporter.event, How.THREAD);
@@ -711,25 +554,25 @@ public final class SecretMatcher {
     byte[] had = stream.keyedSecret(label);
     if (had != null) {
       if (Arrays.equals(had, secret)) {
-        keyedAgain++;
-        decided.add(new KeyedAgain(stream, label, source));
+        counts.keyedAgain++;
+        decided.add(new MatchDecision.KeyedAgain(stream, label, source));
       }
       return; // a different secret for a label this stream has: the first (proven or joined) stays
     }
     long before = stream.trialDecryptions();
     stream.keyed(label, secret, proof); // opens the records after a handshake key's first to find where it ends
-    trialDecryptions += stream.trialDecryptions() - before;
+    counts.trialDecryptions += stream.trialDecryptions() - before;
     entry.lines.add(new KeyedLine(label, secret, source));
     switch (how) {
-      case RANDOM -> keyedByRandom++;
-      case THREAD -> keyedByThread++;
-      default -> keyedByTrial++;
+      case RANDOM -> counts.keyedByRandom++;
+      case THREAD -> counts.keyedByThread++;
+      default -> counts.keyedByTrial++;
     }
-    decided.add(new Keyed(stream, label, secret, source));
+    decided.add(new MatchDecision.Keyed(stream, label, secret, source));
     checkFullyKeyed(entry);
     TlsStream.Side side = TlsStream.sideOf(label);
-    if (side != null && label == handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {
-      TlsLabel traffic = trafficLabelOf(side);
+    if (side != null && label == LabelOrder.handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {
+      TlsLabel traffic = LabelOrder.trafficLabelOf(side);
       if (stream.keyedSecret(traffic) == null) {
         tryPool(traffic, entry, 0); // the waiting traffic secrets, where this key's records end
       }
@@ -741,208 +584,8 @@ public final class SecretMatcher {
       return;
     }
     entry.fullyKeyedNotified = true;
-    streamsFullyKeyed++;
-    removeFromTrialList(entry);
-    decided.add(new FullyKeyed(entry.stream));
-  }
-
-  // ------------------------------------------------------------------ lists
-
-  private void addToPool(Candidate c) {
-    if (pooled >= maxCandidates && oldest != null) {
-      removeFromPool(oldest);
-      droppedByCap++;
-    }
-    c.pooled = true;
-    c.older = newest;
-    if (newest != null) {
-      newest.newer = c;
-    } else {
-      oldest = c;
-    }
-    newest = c;
-    pooled++;
-  }
-
-  private void addPrimary(Candidate c) {
-    c.primary = true;
-    primaryBySecret.put(c.secret, c);
-    int code = c.label.code();
-    c.olderOfLabel = newestOfLabel[code];
-    if (newestOfLabel[code] != null) {
-      newestOfLabel[code].newerOfLabel = c;
-    }
-    newestOfLabel[code] = c;
-  }
-
-  private void removeFromPool(Candidate c) {
-    if (!c.pooled) {
-      return;
-    }
-    c.pooled = false;
-    if (c.older != null) {
-      c.older.newer = c.newer;
-    } else {
-      oldest = c.newer;
-    }
-    if (c.newer != null) {
-      c.newer.older = c.older;
-    } else {
-      newest = c.older;
-    }
-    c.older = null;
-    c.newer = null;
-    pooled--;
-    if (c.primary) {
-      c.primary = false;
-      primaryBySecret.remove(c.secret, c);
-      int code = c.label.code();
-      if (c.olderOfLabel != null) {
-        c.olderOfLabel.newerOfLabel = c.newerOfLabel;
-      }
-      if (c.newerOfLabel != null) {
-        c.newerOfLabel.olderOfLabel = c.olderOfLabel;
-      } else {
-        newestOfLabel[code] = c.olderOfLabel;
-      }
-      // c.olderOfLabel stays: tryPool may be walking past c right now.
-      c.newerOfLabel = null;
-    }
-  }
-
-  private void addToTrialList(StreamEntry e) {
-    e.inTrialList = true;
-    e.older = newestStream;
-    if (newestStream != null) {
-      newestStream.newer = e;
-    } else {
-      oldestStream = e;
-    }
-    newestStream = e;
-  }
-
-  private void removeFromTrialList(StreamEntry e) {
-    if (!e.inTrialList) {
-      return;
-    }
-    e.inTrialList = false;
-    if (e.older != null) {
-      e.older.newer = e.newer;
-    } else {
-      oldestStream = e.newer;
-    }
-    if (e.newer != null) {
-      e.newer.older = e.older;
-    } else {
-      newestStream = e.older;
-    }
-    e.newer = null;
-    e.older = null;
-  }
-
-  // ------------------------------------------------------------------ records
-
-  /** The matcher's bookkeeping of one stream; kept in {@link TlsStream#matcherEntry}. */
-  static final class StreamEntry {
-    final TlsStream stream;
-    /** The stream's client random (it changes with a second ClientHello that has another). */
-    Bytes random;
-    /** When {@link #onStream} saw it ({@link #NO_TIME} until a call carried the time). */
-    long addedNanos;
-    /** Per side, the records every candidate waiting then has been tried on. */
-    final int[] tried = new int[2];
-    /** What was keyed to it, for a twin stream that shows up later. */
-    final List<KeyedLine> lines = new ArrayList<>(5);
-    boolean closed;
-    boolean fullyKeyedNotified;
-    /** Secrets its threads derived after keying it, that no record proved yet (see noteLikely). */
-    List<Candidate> likely;
-    /** Per side, the records the likely secrets were tried on. */
-    final int[] likelyTried = new int[2];
-    boolean inTrialList;
-    StreamEntry newer;
-    StreamEntry older;
-
-    StreamEntry(TlsStream stream, Bytes random, long addedNanos) {
-      this.stream = stream;
-      this.random = random;
-      this.addedNanos = addedNanos;
-    }
-  }
-
-  private record KeyedLine(TlsLabel label, byte[] secret, TlsSecret source) {}
-
-  /** A secret without random, waiting to be proven. */
-  private static final class Candidate {
-    final TlsSecret event;
-    final TlsLabel label;
-    final Bytes secret;
-    final long arrivedNanos;
-    final long thread;
-    Candidate newer;
-    Candidate older;
-    Candidate newerOfLabel;
-    Candidate olderOfLabel;
-    boolean pooled;
-    boolean primary;
-    /** It left the pool by its time to live (counted unmatched). */
-    boolean expired;
-    /** The same secret from other processes, keyed when this one is. */
-    List<Candidate> twins;
-    /** The EXPORTER_SECRET the thread derived right after this SERVER_TRAFFIC_SECRET_0. */
-    Candidate exporter;
-    TlsStream keyedTo;
-
-    Candidate(TlsSecret event, long arrivedNanos, long thread) {
-      this.event = event;
-      this.label = event.label();
-      this.secret = new Bytes(event.secret());
-      this.arrivedNanos = arrivedNanos;
-      this.thread = thread;
-    }
-  }
-
-  private static final class WaitingForStream {
-    final TlsSecret event;
-    final Bytes random;
-    final long arrivedNanos;
-    boolean done;
-
-    WaitingForStream(TlsSecret event, Bytes random, long arrivedNanos) {
-      this.event = event;
-      this.random = random;
-      this.arrivedNanos = arrivedNanos;
-    }
-  }
-
-  private record RecentKey(Bytes secret, TlsLabel label, TlsStream stream, long keyedNanos) {}
-
-  private static final class ThreadState {
-    /** The thread's previous secret without random (EXPORTER_SECRET follows SERVER_TRAFFIC_SECRET_0). */
-    Candidate last;
-    /** Where the thread's last keyed secret went: its next secrets most likely go there too. */
-    TlsStream lastStream;
-    long lastSeen;
-  }
-
-  /** A byte array as a map key, by content. */
-  private static final class Bytes {
-    final byte[] bytes;
-    private final int hash;
-
-    Bytes(byte[] bytes) {
-      this.bytes = bytes;
-      this.hash = Arrays.hashCode(bytes);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Bytes b && b.hash == hash && Arrays.equals(b.bytes, bytes);
-    }
-
-    @Override
-    public int hashCode() {
-      return hash;
-    }
+    counts.streamsFullyKeyed++;
+    trials.remove(entry);
+    decided.add(new MatchDecision.FullyKeyed(entry.stream));
   }
 }

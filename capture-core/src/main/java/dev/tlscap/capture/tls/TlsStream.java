@@ -110,7 +110,7 @@ public final class TlsStream {
   private boolean news;
 
   /** The matcher's bookkeeping for this stream (package-private, one matcher per stream). */
-  SecretMatcher.StreamEntry matcherEntry;
+  StreamEntry matcherEntry;
 
   /** A stream keeping {@link #DEFAULT_MAX_KEPT_RECORDS} encrypted records per direction. */
   public TlsStream() {

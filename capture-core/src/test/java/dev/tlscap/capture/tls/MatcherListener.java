@@ -15,14 +15,14 @@ interface MatcherListener {
   default void onFullyKeyed(TlsStream stream) {}
 
   /** Hands {@code decisions} to the methods above, in order. */
-  default void accept(List<SecretMatcher.Decision> decisions) {
-    for (SecretMatcher.Decision d : decisions) {
-      if (d instanceof SecretMatcher.Keyed k) {
+  default void accept(List<MatchDecision> decisions) {
+    for (MatchDecision d : decisions) {
+      if (d instanceof MatchDecision.Keyed k) {
         onKeyed(k.stream(), k.label(),
             new KeyLogLine(k.label().keyLogLabel(), k.clientRandom(), k.secret()).toString(), k.source());
-      } else if (d instanceof SecretMatcher.KeyedAgain a) {
+      } else if (d instanceof MatchDecision.KeyedAgain a) {
         onKeyedAgain(a.stream(), a.label(), a.source());
-      } else if (d instanceof SecretMatcher.FullyKeyed f) {
+      } else if (d instanceof MatchDecision.FullyKeyed f) {
         onFullyKeyed(f.stream());
       }
     }

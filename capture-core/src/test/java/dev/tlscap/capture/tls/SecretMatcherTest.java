@@ -80,7 +80,7 @@ class SecretMatcherTest {
       }
     }
     assertEveryLineKeyedOnce(r);
-    SecretMatcher.Counters c = r.matcher.counters();
+    MatcherCounters c = r.matcher.counters();
     boolean tls12 = fixture.startsWith("tls12");
     assertEquals(tls12 ? 0 : randoms.size(), c.keyedByThread(), "EXPORTER_SECRET by thread");
     assertEquals(r.traffic.keyLog.size() - c.keyedByThread(), c.keyedByTrial());
