@@ -17,10 +17,12 @@ final class MatchCounts {
   long streamsFullyKeyed;
   long streamsGivenUp;
   long keyedLate;
+  /** Secrets that came with a client random but did not open its connection's records (never stored). */
+  long rejected;
 
   MatcherCounters snapshot() {
     return new MatcherCounters(keyedByRandom, keyedByTrial, keyedByThread, keyedAgain, unmatched, droppedByCap,
-        trialDecryptions, streamsFullyKeyed, streamsGivenUp, keyedLate);
+        trialDecryptions, streamsFullyKeyed, streamsGivenUp, keyedLate, rejected);
   }
 
   /** One line for the stats output and the pcapng ISB comment. */
@@ -36,6 +38,9 @@ final class MatchCounts {
       s.append(", ").append(keyedLate).append(" late (a quiet connection's first records after the handshake)");
     }
     s.append("; ").append(unmatched).append(" unmatched");
+    if (rejected > 0) {
+      s.append(", ").append(rejected).append(" rejected (a client random's secret that did not open its records)");
+    }
     if (droppedByCap > 0) {
       s.append(", ").append(droppedByCap).append(" dropped (too many waiting)");
     }

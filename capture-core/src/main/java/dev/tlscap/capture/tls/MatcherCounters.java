@@ -16,6 +16,8 @@ package dev.tlscap.capture.tls;
  * @param streamsGivenUp streams tried no more because they stayed incomplete past the time to live
  * @param keyedLate secrets keyed after their time to live, kept by a quiet connection they most
  *     likely belonged to (and proven on its later records)
+ * @param rejected secrets that came with a client random but did not open its connection's records
+ *     (never stored, so a wrong one cannot block the right one)
  */
 public record MatcherCounters(long keyedByRandom, long keyedByTrial, long keyedByThread, long keyedAgain, long unmatched,
-    long droppedByCap, long trialDecryptions, long streamsFullyKeyed, long streamsGivenUp, long keyedLate) {}
+    long droppedByCap, long trialDecryptions, long streamsFullyKeyed, long streamsGivenUp, long keyedLate, long rejected) {}

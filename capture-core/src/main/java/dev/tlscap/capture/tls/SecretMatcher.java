@@ -557,7 +557,22 @@ public final class SecretMatcher {
         counts.keyedAgain++;
         decided.add(new MatchDecision.KeyedAgain(stream, label, source));
       }
-      return; // a different secret for a label this stream has: the first (proven or joined) stays
+      return; // a different secret for a label this stream has: the proven one stays
+    }
+    if (how == How.RANDOM && proof == null && label.isTls13() && label != TlsLabel.EXPORTER_SECRET) {
+      // Joined by its client random (socket tracing's guess, Go): proven here like any other secret,
+      // so a wrong one is never stored and never blocks the right one.
+      long tried = stream.trialDecryptions();
+      proof = stream.verify(label, secret);
+      counts.trialDecryptions += stream.trialDecryptions() - tried;
+      if (proof.verdict() == TlsStream.Verdict.NO_MATCH) {
+        counts.rejected++;
+        return;
+      }
+      if (proof.verdict() == TlsStream.Verdict.NOT_YET) {
+        waitAsCandidate(source); // proven on the record it protects, when that comes
+        return;
+      }
     }
     long before = stream.trialDecryptions();
     stream.keyed(label, secret, proof); // opens the records after a handshake key's first to find where it ends
@@ -577,6 +592,18 @@ public final class SecretMatcher {
         tryPool(traffic, entry, 0); // the waiting traffic secrets, where this key's records end
       }
     }
+  }
+
+  /** A secret with its client random whose record is not there yet: it waits in the pool, as one without. */
+  private void waitAsCandidate(TlsSecret source) {
+    Candidate c = new Candidate(source, lastNow, (long) source.pid() << 32 | (source.tid() & 0xFFFFFFFFL));
+    if (pool.primaryOf(c.secret) != null) {
+      return; // the same secret waits already
+    }
+    if (pool.add(c)) {
+      counts.droppedByCap++;
+    }
+    pool.addPrimary(c);
   }
 
   private void checkFullyKeyed(StreamEntry entry) {

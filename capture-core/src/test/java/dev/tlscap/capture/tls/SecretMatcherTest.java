@@ -191,6 +191,26 @@ class SecretMatcherTest {
   }
 
   @Test
+  void aWrongSecretWithTheRightClientRandomIsRejectedAndDoesNotBlockTheRightOne() {
+    // socket tracing's guess, say: the right random, a wrong secret, before the right one
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    String random = t.randoms().get(0);
+    Replay r = new Replay(t).packets();
+    List<TlsSecret> right = clientSecrets(t, random);
+    TlsSecret first = right.stream().filter(e -> e.label() == TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET).findFirst()
+        .orElseThrow();
+    byte[] wrong = first.secret().clone();
+    wrong[0] ^= 1;
+    r.secrets(List.of(new TlsSecret(0, 7, 7, "guess", null, java.util.HexFormat.of().parseHex(random),
+        first.label(), wrong)));
+    assertTrue(r.allLines.isEmpty(), "a wrong secret is never keyed: " + r.allLines);
+    assertEquals(1, r.matcher.counters().rejected());
+    r.secrets(right);
+    assertEquals(new java.util.TreeSet<>(t.linesOf(java.util.HexFormat.of().parseHex(random))),
+        new java.util.TreeSet<>(r.lines.get(r.streams[0])), "the right secrets keyed, the wrong one never");
+  }
+
+  @Test
   void wrongSecretsAreNeverKeyedAndExpireAsUnmatched() {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes256-gcm");
     Replay r = new Replay(t);
