@@ -5,16 +5,9 @@ import dev.tlscap.tc.PacketFilter.Clause;
 import dev.tlscap.tc.PacketFilter.Direction;
 import dev.tlscap.tc.PacketFilter.HostCondition;
 import dev.tlscap.tc.PacketFilter.PortCondition;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -23,7 +16,8 @@ import java.util.regex.Pattern;
  * Turns the in-kernel subset of tcpdump's filter language into {@link PacketFilter} clauses
  * (disjunctive normal form). Parts outside the subset become "matches everything" so the result
  * is always a superset of the expression; the first such part is the reason the filter is not
- * {@link PacketFilter#inKernel()}. Stateless apart from one parse; internal.
+ * {@link PacketFilter#inKernel()}. Addresses and ports are read by {@link FilterValues}, the tree is
+ * brought into normal form by {@link FilterNormalForm}. Stateless apart from one parse; internal.
  */
 final class FilterParser {
   private static final String SUBSET = "it takes host, net, port, portrange, tcp, udp, sctp, icmp, icmp6, ip, ip6,"
@@ -32,21 +26,19 @@ final class FilterParser {
   private static final Set<String> PROTOCOLS = Set.of("ip", "ip6", "arp", "rarp", "tcp", "udp", "sctp", "icmp", "icmp6");
   private static final Set<String> TYPES = Set.of("host", "net", "port", "portrange");
   private static final Set<String> DIRECTIONS = Set.of("src", "dst");
-  private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
-  private static final Pattern NUMBER = Pattern.compile("\\d{1,5}");
   private static final Pattern RANGE = Pattern.compile("(\\w[\\w-]*?)-(\\w[\\w-]*)");
 
   /** A parsed expression tree. */
-  private sealed interface Node permits Leaf, Unsupported, And, Or {}
+  sealed interface Node permits Leaf, Unsupported, And, Or {}
 
-  private record Leaf(Clause clause) implements Node {}
+  record Leaf(Clause clause) implements Node {}
 
   /** A part the kernel cannot do: "matches everything" in the superset. */
-  private record Unsupported(String reason) implements Node {}
+  record Unsupported(String reason) implements Node {}
 
-  private record And(Node left, Node right) implements Node {}
+  record And(Node left, Node right) implements Node {}
 
-  private record Or(Node left, Node right) implements Node {}
+  record Or(Node left, Node right) implements Node {}
 
   /** Thrown inside the parser for text it cannot follow at all. */
   private static final class Unparseable extends RuntimeException {
@@ -82,18 +74,18 @@ final class FilterParser {
       return new PacketFilter(expression, List.of(),
           "the in-kernel filter cannot parse '" + expression + "' (" + e.getMessage() + "; " + SUBSET + ")");
     }
-    Normal normal = normalize(tree);
-    if (normal.clauses.size() > PacketFilter.MAX_CLAUSES) {
+    FilterNormalForm.Normal normal = FilterNormalForm.normalize(tree);
+    if (normal.clauses().size() > PacketFilter.MAX_CLAUSES) {
       return new PacketFilter(expression, List.of(), "'" + expression + "' needs more than " + PacketFilter.MAX_CLAUSES
           + " alternatives in the in-kernel filter");
     }
-    List<Clause> clauses = normal.clauses;
+    List<Clause> clauses = normal.clauses();
     if (clauses.stream().anyMatch(Clause::matchesEverything)) {
       clauses = List.of();
     } else if (clauses.isEmpty()) {
       clauses = List.of(Clause.NEVER);
     }
-    return new PacketFilter(expression, clauses, normal.reason);
+    return new PacketFilter(expression, clauses, normal.reason());
   }
 
   // ------------------------------------------------------------------ tokens
@@ -335,7 +327,7 @@ final class FilterParser {
       } else {
         return unsupported(text);
       }
-      HostCondition host = type.equals("host") ? parseHost(value, dir) : parseNet(value, dir);
+      HostCondition host = type.equals("host") ? FilterValues.parseHost(value, dir) : FilterValues.parseNet(value, dir);
       if (host == null) {
         return new Unsupported("the in-kernel filter cannot do '" + text + "': '" + value
             + "' is not an IPv4 or IPv6 " + (type.equals("host") ? "address" : "network (CIDR)")
@@ -360,7 +352,7 @@ final class FilterParser {
     }
     PortCondition port;
     if (type.equals("port")) {
-      int p = parsePort(value, protocol);
+      int p = FilterValues.parsePort(value, protocol);
       if (p < 0) {
         return unsupportedValue(text, value);
       }
@@ -370,8 +362,8 @@ final class FilterParser {
       if (!m.matches()) {
         return unsupportedValue(text, value);
       }
-      int a = parsePort(m.group(1), protocol);
-      int b = parsePort(m.group(2), protocol);
+      int a = FilterValues.parsePort(m.group(1), protocol);
+      int b = FilterValues.parsePort(m.group(2), protocol);
       if (a < 0 || b < 0) {
         return unsupportedValue(text, value);
       }
@@ -391,266 +383,5 @@ final class FilterParser {
 
   private static Node unsupportedValue(String text, String value) {
     return new Unsupported("the in-kernel filter cannot do '" + text + "': '" + value + "' is not a port number or a known service");
-  }
-
-  // ------------------------------------------------------------------ values
-
-  static HostCondition parseHost(String value, Direction dir) {
-    byte[] address = parseAddress(value);
-    return address == null ? null : new HostCondition(address, address.length * 8, dir);
-  }
-
-  static HostCondition parseNet(String value, Direction dir) {
-    int slash = value.indexOf('/');
-    byte[] address = parseAddress(slash < 0 ? value : value.substring(0, slash));
-    if (address == null) {
-      return null;
-    }
-    int prefix = address.length * 8;
-    if (slash >= 0) {
-      String p = value.substring(slash + 1);
-      if (!p.matches("\\d{1,3}")) {
-        return null;
-      }
-      prefix = Integer.parseInt(p);
-      if (prefix > address.length * 8) {
-        return null;
-      }
-    }
-    HostCondition masked = new HostCondition(address, prefix, dir);
-    byte[] mask = masked.mask();
-    for (int i = 0; i < address.length; i++) {
-      address[i] &= mask[i];
-    }
-    return new HostCondition(address, prefix, dir);
-  }
-
-  /** An IPv4 dotted quad or an IPv6 literal (never a DNS lookup); null otherwise. */
-  static byte[] parseAddress(String value) {
-    Matcher m = IPV4.matcher(value);
-    if (m.matches()) {
-      byte[] a = new byte[4];
-      for (int i = 0; i < 4; i++) {
-        int octet = Integer.parseInt(m.group(i + 1));
-        if (octet > 255) {
-          return null;
-        }
-        a[i] = (byte) octet;
-      }
-      return a;
-    }
-    if (value.indexOf(':') >= 0 && value.matches("[0-9a-fA-F:.]+")) {
-      try {
-        byte[] a = InetAddress.getByName(value).getAddress(); // a literal: no lookup
-        if (a.length == 4) { // ::ffff:a.b.c.d comes back as IPv4; keep it IPv6
-          byte[] mapped = new byte[16];
-          mapped[10] = (byte) 0xff;
-          mapped[11] = (byte) 0xff;
-          System.arraycopy(a, 0, mapped, 12, 4);
-          return mapped;
-        }
-        return a;
-      } catch (UnknownHostException e) {
-        return null;
-      }
-    }
-    return null;
-  }
-
-  /** A port number or a service name from /etc/services; -1 if neither. */
-  static int parsePort(String value, String protocol) {
-    if (NUMBER.matcher(value).matches()) {
-      int p = Integer.parseInt(value);
-      return p <= 65535 ? p : -1;
-    }
-    Integer p = Services.lookup(value.toLowerCase(Locale.ROOT), protocol);
-    return p == null ? -1 : p;
-  }
-
-  static String formatAddress(byte[] address) {
-    try {
-      return InetAddress.getByAddress(address).getHostAddress();
-    } catch (UnknownHostException e) {
-      return "?";
-    }
-  }
-
-  /** /etc/services, read once: name -> port for tcp, udp and sctp. */
-  static final class Services {
-    private static final Map<String, Integer> TCP = new HashMap<>();
-    private static final Map<String, Integer> UDP = new HashMap<>();
-
-    static {
-      try {
-        for (String line : Files.readAllLines(Path.of("/etc/services"))) {
-          int hash = line.indexOf('#');
-          String[] f = (hash >= 0 ? line.substring(0, hash) : line).trim().split("\\s+");
-          if (f.length < 2 || !f[1].contains("/")) {
-            continue;
-          }
-          String[] portProto = f[1].split("/");
-          int port;
-          try {
-            port = Integer.parseInt(portProto[0]);
-          } catch (NumberFormatException e) {
-            continue;
-          }
-          Map<String, Integer> table = portProto[1].equals("udp") ? UDP : portProto[1].equals("tcp") ? TCP : null;
-          if (table == null) {
-            continue;
-          }
-          for (int i = 0; i < f.length; i++) {
-            if (i != 1) {
-              table.putIfAbsent(f[i].toLowerCase(Locale.ROOT), port);
-            }
-          }
-        }
-      } catch (IOException | RuntimeException e) {
-        // no /etc/services: only numbers work
-      }
-    }
-
-    private Services() {}
-
-    static Integer lookup(String name, String protocol) {
-      if ("udp".equals(protocol)) {
-        return UDP.get(name);
-      }
-      Integer tcp = TCP.get(name);
-      Integer udp = UDP.get(name);
-      if (tcp != null && udp != null && !tcp.equals(udp)) {
-        return null; // libpcap would match both; the kernel clause holds one range
-      }
-      return tcp != null ? tcp : udp;
-    }
-  }
-
-  // ------------------------------------------------------------------ normal form
-
-  /** Clauses in disjunctive normal form, and the first reason the result is only a superset. */
-  private record Normal(List<Clause> clauses, String reason) {}
-
-  private static Normal normalize(Node node) {
-    if (node instanceof Leaf leaf) {
-      Clause c = consistent(leaf.clause());
-      return new Normal(c == null ? List.of() : List.of(c), null);
-    }
-    if (node instanceof Unsupported u) {
-      return new Normal(List.of(Clause.ANY), u.reason());
-    }
-    if (node instanceof Or or) {
-      Normal a = normalize(or.left());
-      Normal b = normalize(or.right());
-      List<Clause> all = new ArrayList<>(a.clauses);
-      for (Clause c : b.clauses) {
-        if (!all.contains(c)) {
-          all.add(c);
-        }
-      }
-      String reason = first(a.reason, b.reason);
-      if (all.stream().anyMatch(Clause::matchesEverything)) {
-        all = List.of(Clause.ANY);
-      } else if (all.size() > PacketFilter.MAX_CLAUSES) {
-        return new Normal(List.of(Clause.ANY), first(reason, "the expression needs more than "
-            + PacketFilter.MAX_CLAUSES + " alternatives in the in-kernel filter"));
-      }
-      return new Normal(all, reason);
-    }
-    And and = (And) node;
-    Normal a = normalize(and.left());
-    Normal b = normalize(and.right());
-    String reason = first(a.reason, b.reason);
-    List<Clause> all = new ArrayList<>();
-    for (Clause x : a.clauses) {
-      for (Clause y : b.clauses) {
-        Merged m = merge(x, y);
-        reason = first(reason, m.reason);
-        if (m.clause != null && !all.contains(m.clause)) {
-          all.add(m.clause);
-        }
-      }
-    }
-    if (all.size() > PacketFilter.MAX_CLAUSES) {
-      return new Normal(List.of(Clause.ANY), first(reason, "the expression needs more than "
-          + PacketFilter.MAX_CLAUSES + " alternatives in the in-kernel filter"));
-    }
-    return new Normal(all, reason);
-  }
-
-  private static String first(String a, String b) {
-    return a != null ? a : b;
-  }
-
-  private record Merged(Clause clause, String reason) {}
-
-  /** The conjunction of two clauses; null clause when it can never match. */
-  private static Merged merge(Clause x, Clause y) {
-    int protocols = intersect(x.protocols(), y.protocols());
-    int families = intersect(x.families(), y.families());
-    if (protocols == -1 || families == -1) {
-      return new Merged(null, null);
-    }
-    String reason = null;
-    List<HostCondition> hosts = new ArrayList<>(x.hosts());
-    for (HostCondition h : y.hosts()) {
-      if (!hosts.contains(h)) {
-        hosts.add(h);
-      }
-    }
-    List<PortCondition> ports = new ArrayList<>(x.ports());
-    for (PortCondition p : y.ports()) {
-      if (!ports.contains(p)) {
-        ports.add(p);
-      }
-    }
-    if (hosts.size() > PacketFilter.MAX_CONDITIONS || ports.size() > PacketFilter.MAX_CONDITIONS) {
-      reason = "the in-kernel filter holds at most " + PacketFilter.MAX_CONDITIONS
-          + " host and " + PacketFilter.MAX_CONDITIONS + " port conditions joined by 'and'";
-      hosts = hosts.subList(0, Math.min(hosts.size(), PacketFilter.MAX_CONDITIONS));
-      ports = ports.subList(0, Math.min(ports.size(), PacketFilter.MAX_CONDITIONS));
-    }
-    Clause c = consistent(new Clause(protocols, families, hosts, ports));
-    return new Merged(c, reason);
-  }
-
-  /** a AND b of two sets where 0 means "any": -1 when they exclude each other. */
-  private static int intersect(int a, int b) {
-    if (a == 0) {
-      return b;
-    }
-    if (b == 0) {
-      return a;
-    }
-    int both = a & b;
-    return both == 0 ? -1 : both;
-  }
-
-  /** Narrows a clause to what its conditions imply; null if nothing can match it. */
-  private static Clause consistent(Clause c) {
-    int protocols = c.protocols();
-    int families = c.families();
-    if (!c.ports().isEmpty()) {
-      protocols = intersect(protocols, PacketFilter.PORT_PROTOCOLS);
-    }
-    if (protocols != 0) {
-      families = protocols == -1 ? -1 : intersect(families, PacketFilter.IP_FAMILIES);
-    }
-    for (HostCondition h : c.hosts()) {
-      int compatible = h.ipv4()
-          ? PacketFilter.FAMILY_IPV4 | PacketFilter.FAMILY_ARP | PacketFilter.FAMILY_RARP
-          : PacketFilter.FAMILY_IPV6;
-      if (families == -1) {
-        break;
-      }
-      if (families != 0) {
-        families = intersect(families, compatible);
-      } else if (c.hosts().size() == 2 && c.hosts().get(0).ipv4() != c.hosts().get(1).ipv4()) {
-        families = -1;
-      }
-    }
-    if (protocols == -1 || families == -1) {
-      return null;
-    }
-    return new Clause(protocols, families, c.hosts(), c.ports());
   }
 }

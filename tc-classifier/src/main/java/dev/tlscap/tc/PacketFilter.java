@@ -137,7 +137,7 @@ public final class PacketFilter {
 
     @Override
     public String toString() {
-      return direction + " " + FilterParser.formatAddress(address) + "/" + prefixLength;
+      return direction + " " + FilterValues.formatAddress(address) + "/" + prefixLength;
     }
   }
 

@@ -20,7 +20,7 @@ class PacketFilterTest {
   static final int PORTS = PacketFilter.PORT_PROTOCOLS;
 
   static HostCondition host(String address, int prefix, Direction d) {
-    return new HostCondition(FilterParser.parseAddress(address), prefix, d);
+    return new HostCondition(FilterValues.parseAddress(address), prefix, d);
   }
 
   static PortCondition port(int low, int high, Direction d) {
