@@ -63,8 +63,15 @@ final class CandidatePool {
     return dropped;
   }
 
+  /** Adds {@code c} as the newest and the primary of its secret; returns true when the cap dropped the oldest. */
+  boolean addPrimary(Candidate c) {
+    boolean dropped = add(c);
+    makePrimary(c);
+    return dropped;
+  }
+
   /** Makes a pooled candidate the primary of its secret and the newest of its label. */
-  void addPrimary(Candidate c) {
+  private void makePrimary(Candidate c) {
     c.primary = true;
     primaryBySecret.put(c.secret, c);
     int code = c.label.code();

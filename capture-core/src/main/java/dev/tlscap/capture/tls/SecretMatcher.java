@@ -96,10 +96,7 @@ public final class SecretMatcher {
 
   /** Hands out what the current call decided. */
   private List<MatchDecision> decisions() {
-    if (decided.isEmpty()) {
-      return List.of();
-    }
-    List<MatchDecision> out = List.copyOf(decided);
+    List<MatchDecision> out = decided.isEmpty() ? List.of() : List.copyOf(decided);
     decided.clear();
     return out;
   }
@@ -143,24 +140,13 @@ public final class SecretMatcher {
       primary.twins.add(c);
       return;
     }
-    if (pool.add(c)) {
+    if (pool.addPrimary(c)) {
       counts.droppedByCap++;
     }
-    pool.addPrimary(c);
     tryOnStreams(c, thread);
-    if (c.keyedTo == null) {
-      noteLikely(c, thread);
-    }
-  }
-
-  /**
-   * A secret no record proves yet, from a thread whose previous secret went to a stream that still
-   * misses this label: most likely that stream's (see {@link StreamEntry#noteLikely}).
-   */
-  private void noteLikely(Candidate c, ThreadState thread) {
-    StreamEntry e = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
-    if (e != null) {
-      e.noteLikely(c);
+    StreamEntry hinted = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
+    if (c.keyedTo == null && hinted != null) {
+      hinted.noteLikely(c); // most likely that stream's, if it still misses this label
     }
   }
 
@@ -169,8 +155,7 @@ public final class SecretMatcher {
    * yet (its connection went quiet after the handshake): the caller should go on following it.
    */
   public boolean hasLikelySecrets(TlsStream stream) {
-    StreamEntry e = stream == null ? null : stream.matcherEntry;
-    return e != null && e.hasLikely();
+    return stream != null && stream.matcherEntry != null && stream.matcherEntry.hasLikely();
   }
 
   /** Tries the stream's likely secrets on its records not tried with them yet. */
@@ -597,13 +582,9 @@ public final class SecretMatcher {
   /** A secret with its client random whose record is not there yet: it waits in the pool, as one without. */
   private void waitAsCandidate(TlsSecret source) {
     Candidate c = new Candidate(source, lastNow, (long) source.pid() << 32 | (source.tid() & 0xFFFFFFFFL));
-    if (pool.primaryOf(c.secret) != null) {
-      return; // the same secret waits already
-    }
-    if (pool.add(c)) {
+    if (pool.primaryOf(c.secret) == null && pool.addPrimary(c)) { // unless the same secret waits already
       counts.droppedByCap++;
     }
-    pool.addPrimary(c);
   }
 
   private void checkFullyKeyed(StreamEntry entry) {
