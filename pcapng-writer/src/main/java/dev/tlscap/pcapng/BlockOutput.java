@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.pcapng;
 
+import java.io.Flushable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,6 +16,8 @@ import java.nio.channels.WritableByteChannel;
  */
 final class BlockOutput {
   private final ByteBuffer buffer;
+  /** The stream to flush after the buffer, or null when writing files. */
+  private final Flushable stream;
   private WritableByteChannel channel;
   private FileChannel file;
   /** False for a FIFO or character device: nothing to truncate after a failed write. */
@@ -24,9 +27,11 @@ final class BlockOutput {
   /** EPBs in {@link #buffer}, not yet on disk. */
   private int packetsBuffered;
 
-  BlockOutput(int bufferSize, WritableByteChannel stream) {
+  /** Writing files ({@link #attach} each), or a stream when {@code streamChannel} is not null. */
+  BlockOutput(int bufferSize, WritableByteChannel streamChannel, Flushable stream) {
     this.buffer = ByteBuffer.allocateDirect(bufferSize).order(ByteOrder.nativeOrder());
-    this.channel = stream;
+    this.channel = streamChannel;
+    this.stream = stream;
   }
 
   /** Drains to {@code opened} from now on. */
@@ -115,6 +120,14 @@ final class BlockOutput {
       packetsBuffered = 0;
     } finally {
       buffer.clear();
+    }
+  }
+
+  /** {@link #flush()}, then flushes the stream (a file needs nothing more). */
+  void flushAll() throws IOException {
+    flush();
+    if (stream != null) {
+      stream.flush();
     }
   }
 

@@ -69,8 +69,6 @@ public final class PcapngWriter implements Closeable {
   private final LongSupplier clock;
   /** The file lifecycle, or null when writing to a stream. */
   private final CaptureFiles files;
-  /** The stream to flush, or null when writing files. */
-  private final Flushable stream;
   private final BlockEncoder encoder;
   private final BlockOutput out;
 
@@ -93,11 +91,10 @@ public final class PcapngWriter implements Closeable {
     this.listener = b.listener;
     this.statisticsSource = b.statistics;
     this.clock = b.clock;
-    this.stream = stream;
     this.files = base == null ? null
         : new CaptureFiles(base, b.rotation, b.compression, b.listener, b.beforeCompression);
     this.encoder = new BlockEncoder(b.hardware, b.os, b.application);
-    this.out = new BlockOutput(b.bufferSize, streamChannel);
+    this.out = new BlockOutput(b.bufferSize, streamChannel, stream);
   }
 
   /** A builder with no rotation, no compression, no listener and the system clock. */
@@ -254,10 +251,7 @@ public final class PcapngWriter implements Closeable {
       if (rotateNanos > 0 && nowNanos - fileOpenedNanos >= rotateNanos && !rotate(nowNanos)) {
         return false;
       }
-      out.flush();
-      if (stream != null) {
-        stream.flush();
-      }
+      out.flushAll();
       return true;
     } catch (IOException e) {
       fail("write", e);
@@ -275,10 +269,7 @@ public final class PcapngWriter implements Closeable {
       return false;
     }
     try {
-      out.flush();
-      if (stream != null) {
-        stream.flush();
-      }
+      out.flushAll();
       return true;
     } catch (IOException e) {
       fail("write", e);
@@ -350,11 +341,6 @@ public final class PcapngWriter implements Closeable {
   }
 
   /**
-   * Completed files of a ring ({@code -W}) that were deleted before their compression, because
-   * compression was slower than the capture (the ring never keeps more than its count of files).
-   * Thread-safe.
-   */
-  /**
    * Compresses no more files (callable from any thread, e.g. on a second Ctrl-C): the one being
    * compressed and those waiting stay uncompressed, complete, and counted in
    * {@link #filesNotCompressed()}; {@link #close()} then no longer waits for them.
@@ -365,6 +351,11 @@ public final class PcapngWriter implements Closeable {
     }
   }
 
+  /**
+   * Completed files of a ring ({@code -W}) that were deleted before their compression, because
+   * compression was slower than the capture (the ring never keeps more than its count of files).
+   * Thread-safe.
+   */
   public long filesNotCompressed() {
     return files == null ? 0 : files.filesNotCompressed();
   }
@@ -412,12 +403,10 @@ public final class PcapngWriter implements Closeable {
   private void finishFile(long nowNanos) throws IOException {
     encoder.appendStatistics(out, statisticsSource, Math.min(fileOpenedNanos, firstPacketNanos),
         Math.max(nowNanos, lastPacketNanos));
-    out.flush();
-    if (stream != null) {
-      stream.flush();
-      return;
+    out.flushAll();
+    if (files != null) {
+      files.complete(out);
     }
-    files.complete(out);
   }
 
   private void openNextFile(long nowNanos) throws IOException {
@@ -597,8 +586,7 @@ public final class PcapngWriter implements Closeable {
       try {
         w.filesOpened = 1;
         w.startSection(clock.getAsLong());
-        w.out.flush();
-        f.flush();
+        w.out.flushAll();
       } catch (IOException e) {
         throw PcapngWriteException.of("write", null, e);
       }
