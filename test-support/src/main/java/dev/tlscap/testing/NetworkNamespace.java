@@ -69,7 +69,9 @@ public final class NetworkNamespace implements AutoCloseable {
   /**
    * Adds a veth pair named {@code tvXXXXXXh} (here) / {@code tvXXXXXXp} (inside), brings both up and
    * gives them the addresses ({@code "10.201.0.1/24"}; IPv6 addresses get {@code nodad} so they work
-   * at once; null: no address).
+   * at once; null: no address). Neither end runs duplicate address detection or sends router
+   * solicitations, so the only packets on the pair are the ones a test causes (the kernel's own
+   * would arrive at random times and race with captures started one after another).
    */
   public Veth addVeth(String hostCidr, String peerCidr) {
     String base = "tv" + randomSuffix();
@@ -77,6 +79,8 @@ public final class NetworkNamespace implements AutoCloseable {
     String peer = base + "p";
     Command.run(TIMEOUT, "ip", "link", "add", host, "type", "veth", "peer", "name", peer, "netns", name).check();
     hostLinks.add(host);
+    quietIpv6(null, host);
+    quietIpv6(name, peer);
     if (hostCidr != null) {
       addAddress(null, host, hostCidr);
     }
@@ -87,6 +91,16 @@ public final class NetworkNamespace implements AutoCloseable {
     run("ip", "link", "set", peer, "up").check();
     return new Veth(host, hostCidr == null ? null : stripPrefix(hostCidr), peer,
         peerCidr == null ? null : stripPrefix(peerCidr));
+  }
+
+  private void quietIpv6(String namespace, String link) {
+    String conf = "/proc/sys/net/ipv6/conf/" + link + "/";
+    String script = "echo 0 > " + conf + "accept_dad && echo 0 > " + conf + "router_solicitations";
+    if (namespace == null) {
+      Command.run(TIMEOUT, "sh", "-c", script).check();
+    } else {
+      run("sh", "-c", script).check();
+    }
   }
 
   /** Adds another address to an interface here (namespace null) or inside this namespace. */
