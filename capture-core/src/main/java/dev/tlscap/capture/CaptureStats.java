@@ -16,6 +16,8 @@ final class CaptureStats {
   long tlsFlowsKeyedLate;
   /** Times a quiet TLS connection's packets were held again, waiting for a secret it most likely has. */
   long tlsFlowsHeldAgain;
+  /** TLS 1.2 renegotiations seen in keyed connections (each held until its secret came). */
+  long tlsRenegotiations;
   long flowsReleasedWithoutSecrets;
   long packetsReleasedWithoutSecrets;
   long flowsCutByMemory;
@@ -44,6 +46,9 @@ final class CaptureStats {
     s.append(tlsFlows).append(" TLS sessions, ").append(tlsFlowsKeyed).append(" with secrets");
     if (tlsUpgrades > 0) {
       s.append(" (").append(tlsUpgrades).append(" upgraded from plain, e.g. STARTTLS)");
+    }
+    if (tlsRenegotiations > 0) {
+      s.append(" (").append(tlsRenegotiations).append(" TLS 1.2 renegotiations)");
     }
     if (tlsFlowsKeyedLate > 0) {
       s.append(" (").append(tlsFlowsKeyedLate).append(" keyed when they spoke again after a quiet spell)");

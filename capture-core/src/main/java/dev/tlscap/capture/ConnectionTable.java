@@ -137,7 +137,8 @@ final class ConnectionTable {
         stats.tlsSessionsCutByRotation++;
       }
     }
-    if (flow.tls != null && (flow.isHeld() || flow.followLate)) {
+    if (flow.tls != null && (flow.isHeld() || flow.followLate || flow.state == TcpFlow.State.KEYED
+        && flow.tls.fullyKeyed())) { // keyed: a TLS 1.2 stream reads on for renegotiations
       if (h.payloadLength > 0) {
         follow(flow, fromClient, p.data, h, now);
       }
@@ -242,9 +243,24 @@ final class ConnectionTable {
     if (!hadRandom) {
       applyDecisions(matcher.onStream(tls), now); // may key secrets that came first (TLS 1.2, or socket tracing)
     }
-    if (learnt && flow.isHeld()) {
+    if (learnt && (flow.isHeld() || tls.fullyKeyed())) {
       applyDecisions(matcher.onRecords(tls, now), now);
     }
+    if (flow.state == TcpFlow.State.KEYED && tls.renegotiating()) {
+      holdForRenegotiation(flow, now);
+    }
+  }
+
+  /**
+   * A keyed TLS 1.2 connection renegotiates (its encrypted ClientHello was read): its packets wait
+   * (at most {@code --hold}) for the new handshake's secret, whose DSB must come before the records
+   * under the new keys.
+   */
+  private void holdForRenegotiation(TcpFlow flow, long now) {
+    flow.state = TcpFlow.State.HELD;
+    flow.holdStartedNanos = now;
+    flow.fullyKeyedNanos = 0;
+    stats.tlsRenegotiations++;
   }
 
   /**
@@ -352,7 +368,10 @@ final class ConnectionTable {
   private void releaseKeyed(TcpFlow flow) {
     flow.state = TcpFlow.State.KEYED;
     flow.followLate = false;
-    stats.tlsFlowsKeyed++;
+    if (!flow.keyedOnce) { // (a renegotiation keys it again)
+      flow.keyedOnce = true;
+      stats.tlsFlowsKeyed++;
+    }
     if (flow.releasedIncomplete) { // keyed late: no longer a session without secrets
       flow.releasedIncomplete = false;
       stats.tlsFlowsKeyedLate++;

@@ -69,6 +69,8 @@ final class TcpFlow {
    * IMAP, POP3, LDAP, PostgreSQL, MySQL upgrade a plain connection to TLS after a few exchanges).
    */
   int plainSegmentsWatched;
+  /** It was released keyed once (counted then; a TLS 1.2 renegotiation holds it again). */
+  boolean keyedOnce;
   /** When every secret the flow needs was keyed (0: not yet). */
   long fullyKeyedNanos;
   /** The processes at its ends, from its secrets (TLS flows only). */

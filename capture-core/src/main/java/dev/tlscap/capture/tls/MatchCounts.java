@@ -19,6 +19,8 @@ final class MatchCounts {
   long keyedLate;
   /** Secrets that came with a client random but did not open its connection's records (never stored). */
   long rejected;
+  /** TLS 1.2 renegotiations keyed (their secret found by the random of their encrypted ClientHello). */
+  long renegotiationsKeyed;
 
   MatcherCounters snapshot() {
     return new MatcherCounters(keyedByRandom, keyedByTrial, keyedByThread, keyedAgain, unmatched, droppedByCap,
@@ -33,6 +35,9 @@ final class MatchCounts {
         .append(" exporter by thread");
     if (keyedAgain > 0) {
       s.append(", ").append(keyedAgain).append(" from a second process");
+    }
+    if (renegotiationsKeyed > 0) {
+      s.append(", ").append(renegotiationsKeyed).append(" for TLS 1.2 renegotiations");
     }
     if (keyedLate > 0) {
       s.append(", ").append(keyedLate).append(" late (a quiet connection's first records after the handshake)");

@@ -17,13 +17,10 @@ public sealed interface MatchDecision {
    * line goes into the stream's Decryption Secrets Block.
    *
    * @param source the secret of the process that derived it (the first to be keyed)
+   * @param clientRandom the line's key: the stream's client random, or a TLS 1.2 renegotiation's
    */
-  public record Keyed(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source) implements MatchDecision {
-    /** The stream's client random (the line's key). */
-    public byte[] clientRandom() {
-      return stream.clientRandom();
-    }
-  }
+  public record Keyed(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, byte[] clientRandom)
+      implements MatchDecision {}
 
   /**
    * A secret already keyed to {@code stream} came again, from {@code source}: another process or
@@ -34,8 +31,9 @@ public sealed interface MatchDecision {
 
   /**
    * Every secret {@code stream} needs is keyed ({@link TlsStream#missingLabels()} is empty); once
-   * per stream. Its packets held back can be written after the lines' DSB. EXPORTER_SECRET may
-   * still follow as a {@link Keyed}.
+   * per stream, and again when a TLS 1.2 renegotiation's secret is keyed
+   * ({@link TlsStream#renegotiating()} turned false). Its packets held back can be written after
+   * the lines' DSB. EXPORTER_SECRET may still follow as a {@link Keyed}.
    */
   public record FullyKeyed(TlsStream stream) implements MatchDecision {}
 }

@@ -258,6 +258,9 @@ public final class SecretMatcher {
     if (!Arrays.equals(entry.random.bytes, stream.clientRandom())) {
       reindex(entry);
     }
+    while (entry.renegotiationRandoms.size() < stream.renegotiations()) {
+      indexRenegotiation(entry, new Bytes(stream.renegotiationRandom(entry.renegotiationRandoms.size())));
+    }
     if (entry.addedNanos == NO_TIME) {
       entry.addedNanos = nowNanos;
     }
@@ -296,6 +299,45 @@ public final class SecretMatcher {
     }
   }
 
+  /**
+   * A keyed TLS 1.2 stream renegotiates: it is found under the new handshake's client random too, and
+   * the secret with that random, once it comes, is keyed to it ({@link #keyRenegotiation}).
+   */
+  private void indexRenegotiation(StreamEntry entry, Bytes random) {
+    entry.renegotiationRandoms.add(random);
+    streamsByRandom.computeIfAbsent(random, k -> new ArrayList<>(1)).add(entry);
+    for (TlsSecret w : waiting.take(random)) {
+      keyRenegotiation(entry, random, w);
+    }
+  }
+
+  /** A CLIENT_RANDOM line with the random of {@code entry}'s renegotiation: its master secret. */
+  private void keyRenegotiation(StreamEntry entry, Bytes random, TlsSecret event) {
+    TlsStream stream = entry.stream;
+    if (event.label() != TlsLabel.CLIENT_RANDOM || entry.closed) {
+      counts.unmatched++; // a TLS 1.2 handshake has no other secret
+      return;
+    }
+    byte[] had = stream.renegotiationSecret(random.bytes);
+    if (had != null) {
+      if (Arrays.equals(had, event.secret())) {
+        counts.keyedAgain++;
+        decided.add(new MatchDecision.KeyedAgain(stream, event.label(), event));
+      }
+      return;
+    }
+    if (!stream.keyRenegotiation(random.bytes, event.secret())) {
+      counts.rejected++; // not a master secret (48 bytes)
+      return;
+    }
+    counts.keyedByRandom++;
+    counts.renegotiationsKeyed++;
+    decided.add(new MatchDecision.Keyed(stream, event.label(), event.secret(), event, random.bytes));
+    if (!stream.renegotiating()) {
+      decided.add(new MatchDecision.FullyKeyed(stream));
+    }
+  }
+
   /** The connection is gone: the matcher forgets the stream. */
   public void onStreamClosed(TlsStream stream) {
     if (stream == null || stream.matcherEntry == null || stream.matcherEntry.closed) {
@@ -304,11 +346,18 @@ public final class SecretMatcher {
     StreamEntry entry = stream.matcherEntry;
     entry.closed = true;
     trials.remove(entry);
-    List<StreamEntry> same = streamsByRandom.get(entry.random);
+    unindex(entry, entry.random);
+    for (Bytes random : entry.renegotiationRandoms) {
+      unindex(entry, random);
+    }
+  }
+
+  private void unindex(StreamEntry entry, Bytes random) {
+    List<StreamEntry> same = streamsByRandom.get(random);
     if (same != null) {
       same.remove(entry);
       if (same.isEmpty()) {
-        streamsByRandom.remove(entry.random);
+        streamsByRandom.remove(random);
       }
     }
   }
@@ -376,7 +425,14 @@ public final class SecretMatcher {
     Bytes random = new Bytes(event.clientRandom());
     List<StreamEntry> streams = streamsByRandom.get(random);
     if (streams != null && !streams.isEmpty()) {
-      key(streams.get(0).stream, event.label(), event.secret(), event, How.RANDOM);
+      StreamEntry first = streams.get(0);
+      if (!first.random.equals(random)) {
+        for (StreamEntry e : List.copyOf(streams)) { // the connection seen on two interfaces: both
+          keyRenegotiation(e, random, event);
+        }
+        return;
+      }
+      key(first.stream, event.label(), event.secret(), event, How.RANDOM);
       return;
     }
     counts.droppedByCap += waiting.add(event, random, now);
@@ -568,7 +624,7 @@ public final class SecretMatcher {
       case THREAD -> counts.keyedByThread++;
       default -> counts.keyedByTrial++;
     }
-    decided.add(new MatchDecision.Keyed(stream, label, secret, source));
+    decided.add(new MatchDecision.Keyed(stream, label, secret, source, stream.clientRandom()));
     checkFullyKeyed(entry);
     TlsStream.Side side = TlsStream.sideOf(label);
     if (side != null && label == LabelOrder.handshakeLabelOf(side) && entry.inTrialList && !entry.closed) {

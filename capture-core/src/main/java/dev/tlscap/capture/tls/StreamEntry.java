@@ -11,6 +11,8 @@ final class StreamEntry {
   final TlsStream stream;
   /** The stream's client random (it changes with a second ClientHello that has another). */
   Bytes random;
+  /** The client randoms of its TLS 1.2 renegotiations, indexed too (see {@link TlsStream#renegotiations()}). */
+  final List<Bytes> renegotiationRandoms = new ArrayList<>(0);
   /** When {@link SecretMatcher#onStream} saw it ({@code NO_TIME} until a call carried the time). */
   long addedNanos;
   /** Per side, the records every candidate waiting then has been tried on. */

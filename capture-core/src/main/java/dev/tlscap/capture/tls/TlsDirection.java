@@ -68,6 +68,11 @@ final class TlsDirection implements TcpReassembly.Receiver {
   int records;
   private byte[][] kept;
   private boolean released;
+  /**
+   * TLS 1.2, every secret keyed: record headers are still read, and handshake records handed to
+   * the stream's {@link Renegotiation} (nothing else is kept).
+   */
+  private boolean watching;
 
   /** Where the keyed early secret's records run (the client), or null. */
   SecretVerifier.KeyEpoch early;
@@ -120,11 +125,22 @@ final class TlsDirection implements TcpReassembly.Receiver {
 
   /** Every secret this side needs is keyed: drops its kept records and key epochs too. */
   void release() {
+    forgetRecords();
+    stop();
+  }
+
+  /** Every secret is keyed (TLS 1.2): drops what {@link #release} drops but goes on reading record headers. */
+  void watchRenegotiation() {
+    forgetRecords();
+    watching = !stopped;
+  }
+
+  private void forgetRecords() {
     released = true;
     kept = null;
+    keeping = null;
     early = null;
     handshakeEpoch = null;
-    stop();
   }
 
   long heldBytes() {
@@ -209,7 +225,7 @@ final class TlsDirection implements TcpReassembly.Receiver {
     }
     mode = modeOf(type);
     if (mode == ENCRYPTED) {
-      if (!released && records < maxKeptRecords) {
+      if (!released && records < maxKeptRecords || watching && type == CONTENT_HANDSHAKE) {
         keeping = new byte[5 + bodyLength];
         System.arraycopy(header, 0, keeping, 0, 5);
       } else {
@@ -268,7 +284,11 @@ final class TlsDirection implements TcpReassembly.Receiver {
   }
 
   private void endRecord() {
-    if (mode == ENCRYPTED) {
+    if (mode == ENCRYPTED && watching) {
+      byte[] record = keeping;
+      keeping = null;
+      stream.onWatchedRecord(this, header[0] & 0xFF, record, records++);
+    } else if (mode == ENCRYPTED) {
       if (keeping != null) {
         if (kept == null) {
           kept = new byte[maxKeptRecords][];

@@ -106,6 +106,8 @@ public final class TlsStream {
   /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
   private final byte[][] keyed = new byte[8][];
   private boolean fullyKeyed;
+  /** TLS 1.2, fully keyed: the renegotiations being followed, or null (TLS 1.3, not keyed, not decryptable). */
+  private Renegotiation renegotiation;
   /** Set when a segment taught something a {@link SecretMatcher} should look at. */
   private boolean news;
 
@@ -192,7 +194,7 @@ public final class TlsStream {
    *     {@link SecretMatcher#onRecords} then
    */
   public boolean onSegment(Side from, long tcpSeq, ByteBuffer data, int offset, int length) {
-    if (state == State.NOT_TLS || fullyKeyed || from == null || data == null || length <= 0 || offset < 0
+    if (state == State.NOT_TLS || from == null || data == null || length <= 0 || offset < 0
         || offset > data.limit() - length) {
       return false;
     }
@@ -362,9 +364,46 @@ public final class TlsStream {
     return missing;
   }
 
-  /** The ClientHello was read and every needed secret is keyed; the stream follows nothing more. */
+  /**
+   * The ClientHello was read and every needed secret is keyed. The stream keeps no record; it
+   * follows nothing more, except that a TLS 1.2 stream reads on for renegotiations
+   * ({@link #renegotiating()}).
+   */
   public boolean fullyKeyed() {
     return fullyKeyed;
+  }
+
+  /**
+   * TLS 1.2 renegotiation: a new handshake inside this keyed connection started (its encrypted
+   * ClientHello was read) and its master secret is not keyed yet; its client random is
+   * {@link #renegotiationRandom} {@code (renegotiations() - 1)}. The connection's next records
+   * need that secret.
+   */
+  public boolean renegotiating() {
+    return renegotiation != null && renegotiation.waitingForSecret();
+  }
+
+  /** Renegotiations whose ClientHello was read (each with a client random and a master secret of its own). */
+  public int renegotiations() {
+    return renegotiation != null ? renegotiation.count() : 0;
+  }
+
+  /** The client random of renegotiation {@code i} (0 to {@link #renegotiations()} - 1). */
+  public byte[] renegotiationRandom(int i) {
+    return renegotiation.clientRandom(i);
+  }
+
+  /** The master secret keyed for the renegotiation with {@code clientRandom}, or null. */
+  byte[] renegotiationSecret(byte[] clientRandom) {
+    return renegotiation != null ? renegotiation.secretOf(clientRandom) : null;
+  }
+
+  /**
+   * Keys a renegotiation's master secret (by its client random, read from the decrypted
+   * ClientHello); false when no renegotiation of this stream has that random or it has its secret.
+   */
+  boolean keyRenegotiation(byte[] clientRandom, byte[] masterSecret) {
+    return renegotiation != null && renegotiation.key(clientRandom, masterSecret);
   }
 
   /** The secret keyed to this stream for {@code label} (do not modify), or null. */
@@ -464,14 +503,13 @@ public final class TlsStream {
   }
 
   private void releaseWhatIsKeyed() {
-    if (clientHello == null) {
+    if (clientHello == null || fullyKeyed) {
       return;
     }
     Set<TlsLabel> missing = missingLabels();
     if (missing.isEmpty()) {
       fullyKeyed = true;
-      client.release();
-      server.release();
+      watchRenegotiation();
       return;
     }
     boolean clientNeeds = false;
@@ -583,7 +621,53 @@ public final class TlsStream {
     version = v;
     suite = CipherSuite.of(hello.cipherSuite(), v == TLS_1_3);
     news = true;
-    releaseWhatIsKeyed(); // a CLIENT_RANDOM keyed before the ServerHello may be all a TLS 1.2 stream needs
+    if (fullyKeyed) {
+      watchRenegotiation(); // keyed before its ServerHello
+    } else {
+      releaseWhatIsKeyed(); // a CLIENT_RANDOM keyed before the ServerHello may be all a TLS 1.2 stream needs
+    }
+  }
+
+  /**
+   * Fully keyed: a TLS 1.2 stream reads on for renegotiations (its ServerHello first, when the
+   * master secret came before it); any other stream is followed no further.
+   */
+  private void watchRenegotiation() {
+    if (serverHello == null && !clientHello.offersTls13()) {
+      client.watchRenegotiation(); // the ServerHello comes back here
+      server.watchRenegotiation();
+      return;
+    }
+    if (serverHello != null && version != TLS_1_3 && renegotiation == null) {
+      renegotiation = Renegotiation.of(suite, keyed[TlsLabel.CLIENT_RANDOM.code()], clientRandom(), serverRandom());
+    }
+    if (renegotiation != null) {
+      client.watchRenegotiation();
+      server.watchRenegotiation();
+    } else {
+      client.release();
+      server.release();
+    }
+  }
+
+  /**
+   * A fully keyed TLS 1.2 direction completed record {@code index} of type {@code type}
+   * ({@code record}: the whole record for handshake records, else null).
+   */
+  void onWatchedRecord(TlsDirection h, int type, byte[] record, int index) {
+    if (renegotiation == null) {
+      h.stop(); // (encrypted records before the ServerHello: not TLS 1.2)
+      return;
+    }
+    try {
+      news |= renegotiation.onRecord(h.side, type, record, index);
+    } catch (RuntimeException e) {
+      fail(h, "internal error following a renegotiation: " + e);
+      return;
+    }
+    if (!renegotiation.follows(h.side)) {
+      h.stop();
+    }
   }
 
   /** The direction completed an encrypted record (kept or not). */

@@ -11,6 +11,8 @@
 #   tls13-early-data  openssl s_client: a full handshake that saves the session, then a resumption
 #                     that sends the request as 0-RTT early data (s_server -early_data)
 #   tls12-offered-tls13  curl offers TLS 1.3 too, the server only does 1.2: ECDHE-ECDSA-CHACHA20-POLY1305
+#   tls12-renegotiation  openssl s_client, TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305, renegotiates ("R") twice,
+#                     then sends the request (s_server -client_renegotiation): three CLIENT_RANDOM lines
 # Usage: make-fixtures.sh [SCENARIO...] (default: all of them).
 # The tests replay the packets through TlsStream and the key log lines, without their client
 # random, through SecretMatcher, and expect every line back.
@@ -89,6 +91,18 @@ fi
 if wanted tls12-offered-tls13; then
 www_server 44334 -tls1_2
 capture tls12-offered-tls13 44334 fetch tls12-offered-tls13 44334 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+fi
+
+if wanted tls12-renegotiation; then
+openssl s_server -quiet -accept 127.0.0.1:44335 -cert cert.pem -key key.pem -WWW -tls1_2 -client_renegotiation \
+  >/dev/null 2>&1 &
+sleep 0.5
+renegotiate() {
+  (sleep 0.3; echo R; sleep 0.3; echo R; sleep 0.3; cat request.txt; sleep 1.5) | openssl s_client \
+    -connect 127.0.0.1:44335 -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 \
+    -keylogfile tls12-renegotiation.keylog 2>&1 | grep -q 'hello tls'
+}
+capture tls12-renegotiation 44335 renegotiate
 fi
 
 ls -l "$out"/*.pcap "$out"/*.keylog
