@@ -135,7 +135,7 @@ public final class BpfProgram {
   /** See {@link UprobeSite}: the cheapest equivalent offset for an entry probe on {@code symbol}. */
   private static int entrySite(Path binary, String symbol) {
     try {
-      byte[] code = ElfSymbols.read(binary, java.util.Set.of(symbol)).code(symbol);
+      byte[] code = ElfSymbols.read(binary, java.util.Set.of(symbol), ElfSymbols.Version.NEVER).code(symbol);
       return UprobeSite.entryOffset(code, System.getProperty("os.arch"));
     } catch (java.io.IOException e) {
       return 0; // libbpf reports what is wrong with the file

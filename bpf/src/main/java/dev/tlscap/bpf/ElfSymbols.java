@@ -8,9 +8,11 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -48,8 +50,32 @@ public final class ElfSymbols {
     }
   }
 
-  /** Reads the function symbols among {@code wanted} that {@code path} defines. */
+  /**
+   * Reads the function symbols among {@code wanted} that {@code path} defines, and the OpenSSL
+   * version string where it is shown: a target, or a library named like OpenSSL's.
+   */
   public static ElfSymbols read(Path path, Collection<String> wanted) throws IOException {
+    String file = path.getFileName() != null ? path.getFileName().toString() : "";
+    return read(path, wanted, file.startsWith("libcrypto") || file.startsWith("libssl") ? Version.ALWAYS
+        : Version.IF_FOUND);
+  }
+
+  /** Whether {@link #read} looks for the OpenSSL version string (a scan of the whole file). */
+  public enum Version { ALWAYS, IF_FOUND, NEVER }
+
+  /** The OpenSSL version string of a file ({@link #opensslVersion()}), or null. */
+  public static String opensslVersionOf(Path path) {
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      long size = channel.size();
+      return size < 64 || size > Integer.MAX_VALUE ? null
+          : opensslVersion(channel.map(FileChannel.MapMode.READ_ONLY, 0, size));
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** {@link #read(Path, Collection)}, looking for the version string as {@code version} says. */
+  public static ElfSymbols read(Path path, Collection<String> wanted, Version version) throws IOException {
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = channel.size();
       if (size < 64) {
@@ -70,7 +96,10 @@ public final class ElfSymbols {
       int shentsize = Short.toUnsignedInt(elf.getShort(0x3a));
       int shnum = Short.toUnsignedInt(elf.getShort(0x3c));
       Map<String, byte[]> found = new HashMap<>();
-      Set<String> want = new HashSet<>(wanted);
+      List<byte[]> want = new ArrayList<>();
+      for (String w : new HashSet<>(wanted)) {
+        want.add(w.getBytes(StandardCharsets.ISO_8859_1));
+      }
       for (int i = 0; i < shnum && shentsize >= 64; i++) {
         long sh = shoff + (long) i * shentsize;
         if (sh + 64 > size) {
@@ -100,13 +129,16 @@ public final class ElfSymbols {
           if ((info != STT_FUNC && info != STT_GNU_IFUNC) || shndx == 0 || name <= 0 || name >= strLength) {
             continue;
           }
-          String symbol = cString(elf, (int) (strOffset + name), (int) (strOffset + strLength));
-          if (want.contains(symbol) && !found.containsKey(symbol)) {
-            found.put(symbol, code(elf, shoff, shentsize, shnum, elf.getLong((int) at + 8), size));
+          // Compared in place: a big binary has 10^5 symbols, and no String is made for them.
+          byte[] symbol = named(elf, (int) (strOffset + name), (int) (strOffset + strLength), want);
+          String key = symbol != null ? new String(symbol, StandardCharsets.ISO_8859_1) : null;
+          if (key != null && !found.containsKey(key)) {
+            found.put(key, code(elf, shoff, shentsize, shnum, elf.getLong((int) at + 8), size));
           }
         }
       }
-      return new ElfSymbols(path, found, opensslVersion(elf));
+      boolean scan = version == Version.ALWAYS || version == Version.IF_FOUND && !found.isEmpty();
+      return new ElfSymbols(path, found, scan ? opensslVersion(elf) : null);
     } catch (java.nio.file.NoSuchFileException e) {
       throw new NotElfException(path + " does not exist");
     } catch (java.nio.file.AccessDeniedException e) {
@@ -142,14 +174,21 @@ public final class ElfSymbols {
     return new byte[0];
   }
 
-  private static String cString(MappedByteBuffer b, int at, int limit) {
-    int end = at;
-    while (end < limit && b.get(end) != 0) {
-      end++;
+  /** The name among {@code wanted} that the NUL-terminated string at {@code at} is, or null. */
+  private static byte[] named(MappedByteBuffer b, int at, int limit, List<byte[]> wanted) {
+    outer:
+    for (byte[] w : wanted) {
+      if (at + w.length >= limit || b.get(at + w.length) != 0) {
+        continue;
+      }
+      for (int k = 0; k < w.length; k++) {
+        if (b.get(at + k) != w[k]) {
+          continue outer;
+        }
+      }
+      return w;
     }
-    byte[] raw = new byte[end - at];
-    b.get(at, raw);
-    return new String(raw, StandardCharsets.ISO_8859_1);
+    return null;
   }
 
   private static final byte[] OPENSSL = "OpenSSL ".getBytes(StandardCharsets.US_ASCII);
@@ -157,30 +196,49 @@ public final class ElfSymbols {
   /** The first "OpenSSL N.N.N..." string in the file (its OPENSSL_VERSION_TEXT), or null. */
   private static String opensslVersion(MappedByteBuffer b) {
     int limit = b.limit() - 16;
+    byte[] chunk = new byte[1 << 20];
+    for (int base = 0; base < limit; base += chunk.length - 32) { // chunks overlap by more than a match
+      int n = Math.min(chunk.length, b.limit() - base);
+      b.get(base, chunk, 0, n);
+      int i = indexOfVersion(chunk, n);
+      if (i >= 0) {
+        return versionAt(b, base + i);
+      }
+    }
+    return null;
+  }
+
+  /** Where "OpenSSL N." starts in the first {@code n} bytes of {@code chunk}, or -1. */
+  private static int indexOfVersion(byte[] chunk, int n) {
     outer:
-    for (int i = 0; i < limit; i++) {
-      if (b.get(i) != 'O') {
+    for (int i = 0; i + OPENSSL.length + 2 <= n; i++) {
+      if (chunk[i] != 'O') {
         continue;
       }
       for (int k = 1; k < OPENSSL.length; k++) {
-        if (b.get(i + k) != OPENSSL[k]) {
+        if (chunk[i + k] != OPENSSL[k]) {
           continue outer;
         }
       }
       int start = i + OPENSSL.length;
-      if (!Character.isDigit(b.get(start)) || b.get(start + 1) != '.') {
-        continue;
+      if (Character.isDigit(chunk[start]) && chunk[start + 1] == '.') {
+        return i;
       }
-      int end = start;
-      while (end < b.limit() && end - start < 24 && b.get(end) > ' ' && b.get(end) < 127) {
-        end++;
-      }
-      byte[] raw = new byte[end - start];
-      b.get(start, raw);
-      return new String(raw, StandardCharsets.US_ASCII);
     }
-    return null;
+    return -1;
   }
+
+  private static String versionAt(MappedByteBuffer b, int i) {
+    int start = i + OPENSSL.length;
+    int end = start;
+    while (end < b.limit() && end - start < 24 && b.get(end) > ' ' && b.get(end) < 127) {
+      end++;
+    }
+    byte[] raw = new byte[end - start];
+    b.get(start, raw);
+    return new String(raw, StandardCharsets.US_ASCII);
+  }
+
 
   public Path path() {
     return path;

@@ -35,6 +35,11 @@ final class Libc {
 
   public static native int close(int fd);
 
+  public static final int O_RDONLY = 0;
+  public static final int O_CLOEXEC = 0x80000;
+
+  public static native int open(String path, int flags);
+
   public static native long sysconf(int name);
 
   public static native int epoll_create1(int flags);

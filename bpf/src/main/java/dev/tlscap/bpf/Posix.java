@@ -55,6 +55,11 @@ public final class Posix {
     return timespec.getLong(0) * 1_000_000_000L + timespec.getLong(8);
   }
 
+  /** Opens a file read-only (close-on-exec); returns its descriptor, or -1 when it cannot be opened. */
+  public static int openReadOnly(java.nio.file.Path file) {
+    return Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
+  }
+
   /** Closes a file descriptor; errors are ignored (nothing can be done about them at close). */
   public static void close(int fd) {
     if (fd >= 0) {

@@ -5,6 +5,7 @@ import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
 import dev.tlscap.bpf.BpfProgram;
+import dev.tlscap.bpf.ElfSymbols;
 import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.RingBufferReader;
 import java.nio.charset.StandardCharsets;
@@ -170,6 +171,18 @@ public final class OpenSslSecretSource implements SecretSource {
     return added;
   }
 
+  /** Traces the libcrypto files of a started program's root, when it is not ours (a container, a chroot). */
+  @Override
+  public List<TlsLibrary> scanRoot(int pid) {
+    List<TlsLibrary> added = new ArrayList<>();
+    for (TlsLibrary library : finder.scanRoot(pid)) {
+      if (attach(library, false)) {
+        added.add(library);
+      }
+    }
+    return added;
+  }
+
   @Override
   public java.util.Optional<TlsLibrary> examine(Path file, String origin) {
     return finder.examine(file, origin).filter(library -> attach(library, false));
@@ -177,10 +190,13 @@ public final class OpenSslSecretSource implements SecretSource {
 
   private boolean attach(TlsLibrary library, boolean mustWork) {
     try {
-      entry.attachUprobe(library.path(), TlsLibraryFinder.KDF_SYMBOL, false, -1);
+      Path file = finder.attachPath(library);
+      entry.attachUprobe(file, TlsLibraryFinder.KDF_SYMBOL, false, -1);
+      String version = library.opensslVersion() != null ? library.opensslVersion() : ElfSymbols.opensslVersionOf(file);
+      finder.attached(library);
       libraries.add(library);
       messages.accept("TLS secrets from " + TlsLibraryFinder.display(library.path())
-          + (library.opensslVersion() != null ? " (OpenSSL " + library.opensslVersion() + ")" : ""));
+          + (version != null ? " (OpenSSL " + version + ")" : ""));
       return true;
     } catch (BpfException e) {
       finder.forget(library);

@@ -33,6 +33,15 @@ public interface SecretSource extends AutoCloseable {
   List<TlsLibrary> scanProcess(int pid);
 
   /**
+   * A program just started in process {@code pid}: traces the libraries its root holds that it
+   * may map (a container's or a chroot's own files), before its dynamic linker maps them; returns
+   * what is new. Sources whose targets are executables (Go) have nothing to do here.
+   */
+  default List<TlsLibrary> scanRoot(int pid) {
+    return List.of();
+  }
+
+  /**
    * Traces {@code file} (a library or an executable) if this source can read secrets from it and
    * does not yet; returns it then, else empty. {@code origin} says how it was found ("--libssl",
    * "pid 1234").

@@ -35,6 +35,18 @@ public final class TlsLibraryFinder {
   private final Path proc;
   private final Map<String, TlsLibrary> known = new LinkedHashMap<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
+  /**
+   * Files reached through another process's root, held open until attached: a short-lived program
+   * may be gone (and its root with it) before the attach, but the file stays reachable as
+   * {@code /proc/self/fd/N}. By identity.
+   */
+  private final Map<String, Integer> pinned = new java.util.HashMap<>();
+  /** Roots other than ours (containers, chroots) whose library directories were listed, and when (nanoTime). */
+  private final Map<String, Long> rootsListed = new java.util.HashMap<>();
+  private String ownRoot;
+  /** How long a root's listing stands: a program started there later is covered by it. */
+  static final long ROOT_LISTING_NANOS = 5_000_000_000L;
+  private static final int MAX_ROOTS = 4096;
   private final Consumer<String> warnings;
 
   /** {@code warnings} receives one line per file that looks like OpenSSL but cannot be traced. */
@@ -89,6 +101,46 @@ public final class TlsLibraryFinder {
     return found;
   }
 
+  /**
+   * The libcrypto files in the library directories of process {@code pid}'s root, when that root is
+   * not tlscap's own (a container, a chroot: their libraries are other files than the host's) and
+   * was not listed in the last 5 s. A program just started there maps them a moment later: found
+   * now, they are traced before its first handshake. Host programs cost one stat.
+   */
+  public List<TlsLibrary> scanRoot(int pid) {
+    Path root = proc.resolve(Integer.toString(pid)).resolve("root");
+    String id;
+    try {
+      if (ownRoot == null) {
+        ownRoot = identity(Path.of("/"));
+      }
+      id = identity(root);
+    } catch (IOException | RuntimeException e) {
+      return List.of(); // the process is gone
+    }
+    long now = System.nanoTime();
+    Long listed = rootsListed.get(id);
+    if (id.equals(ownRoot) || listed != null && now - listed < ROOT_LISTING_NANOS) {
+      return List.of();
+    }
+    if (rootsListed.size() >= MAX_ROOTS) {
+      rootsListed.clear();
+    }
+    rootsListed.put(id, now);
+    List<TlsLibrary> found = new ArrayList<>();
+    for (Path directory : LIBRARY_DIRECTORIES) {
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(directory.toString().substring(1)),
+          "libcrypto.so*")) {
+        for (Path candidate : entries) {
+          consider(candidate, "pid " + pid, false).ifPresent(found::add);
+        }
+      } catch (IOException | RuntimeException ignored) {
+        // not in this root
+      }
+    }
+    return found;
+  }
+
   /** Targets a single process maps that were not known before (e.g. right after it started). */
   public List<TlsLibrary> scanProcess(int pid) {
     List<TlsLibrary> found = new ArrayList<>();
@@ -137,12 +189,31 @@ public final class TlsLibraryFinder {
     if (known.containsKey(id) || rejected.containsKey(id)) {
       return java.util.Optional.empty();
     }
+    Path readable = path;
+    int fd = -1;
+    if (path.startsWith(proc)) { // through another process's root: hold the file
+      fd = dev.tlscap.bpf.Posix.openReadOnly(path);
+      if (fd < 0) {
+        return java.util.Optional.empty(); // gone already
+      }
+      readable = Path.of("/proc/self/fd/" + fd);
+    }
     ElfSymbols symbols;
     try {
-      symbols = ElfSymbols.read(path, Set.of(KDF_SYMBOL));
+      // No version yet (a scan of the whole file): a program that just started is about to
+      // handshake; the source reads it once the probe is attached.
+      boolean library = path.getFileName().toString().startsWith("libcrypto");
+      symbols = ElfSymbols.read(readable, Set.of(KDF_SYMBOL), warnIfUnusable && library ? ElfSymbols.Version.ALWAYS
+          : ElfSymbols.Version.NEVER);
     } catch (IOException e) {
+      dev.tlscap.bpf.Posix.close(fd);
       rejected.put(id, e.getMessage());
       return java.util.Optional.empty();
+    }
+    if (fd >= 0 && symbols.defines(KDF_SYMBOL)) {
+      pinned.put(id, fd);
+    } else {
+      dev.tlscap.bpf.Posix.close(fd);
     }
     if (!symbols.defines(KDF_SYMBOL)) {
       rejected.put(id, missingKdf(symbols));
@@ -175,6 +246,25 @@ public final class TlsLibraryFinder {
   /** Forgets a target (e.g. attaching failed), so that a later scan may try it again. */
   public void forget(TlsLibrary library) {
     known.remove(library.device() + ":" + library.inode());
+    rootsListed.clear(); // its root is listed again at its next program
+    attached(library);
+  }
+
+  /**
+   * The path to attach {@code library} by: {@code /proc/self/fd/N} while the finder holds it open
+   * (found through another process's root), else its path.
+   */
+  public Path attachPath(TlsLibrary library) {
+    Integer fd = pinned.get(library.device() + ":" + library.inode());
+    return fd != null ? Path.of("/proc/self/fd/" + fd) : library.path();
+  }
+
+  /** The library was attached (or given up): the finder lets go of the file it held open. */
+  public void attached(TlsLibrary library) {
+    Integer fd = pinned.remove(library.device() + ":" + library.inode());
+    if (fd != null) {
+      dev.tlscap.bpf.Posix.close(fd);
+    }
   }
 
   private static String identity(Path path) throws IOException {

@@ -102,13 +102,15 @@ final class SecretSources implements AutoCloseable {
   }
 
   /**
-   * A program started: each source looks at its executable now (a Go binary, OpenSSL linked in),
-   * and at the libraries it maps once the dynamic linker (and a first dlopen) had time to load them.
+   * A program started: each source looks at its executable now (a Go binary, OpenSSL linked in)
+   * and, when it runs in another root (a container, a chroot), at the libraries there; and at the
+   * libraries it maps once the dynamic linker (and a first dlopen) had time to load them.
    */
   private void programStarted(int pid) {
     Path exe = executableOf(pid);
     if (exe != null) {
       for (SecretSource source : sources) {
+        source.scanRoot(pid); // first: a container's libcrypto is what its programs most likely use
         source.examine(exe, "pid " + pid);
       }
     }
@@ -121,11 +123,18 @@ final class SecretSources implements AutoCloseable {
     }
   }
 
-  /** A process's executable, through its own root (containers), or null when it is gone. */
+  /**
+   * A process's executable: through its own root when that is not ours (containers), else its
+   * path here (still valid when a short-lived process is gone before the attach); null when it is gone.
+   */
   private static Path executableOf(int pid) {
     try {
-      Path target = Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "exe"));
-      return Path.of("/proc", Integer.toString(pid), "root").resolve(target.toString().substring(1));
+      Path process = Path.of("/proc", Integer.toString(pid));
+      Path target = Files.readSymbolicLink(process.resolve("exe"));
+      if (Files.isSameFile(process.resolve("root"), Path.of("/"))) {
+        return target;
+      }
+      return process.resolve("root").resolve(target.toString().substring(1));
     } catch (IOException | RuntimeException e) {
       return null;
     }

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.tlscap.capture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tlscap.testing.Command;
+import dev.tlscap.testing.OpenSslServer;
+import dev.tlscap.testing.Requirements;
+import dev.tlscap.testing.Tshark;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * End to end: programs started after tlscap printed "listening on" are traced with no flag. Node
+ * (OpenSSL linked in, or the system's), Python (which maps libssl only when it imports {@code ssl},
+ * here half a second after it started) and an OpenSSL program in a root of its own (another mount
+ * namespace, a chroot with its own copy of libcrypto, as a container has). The server is
+ * {@code openssl s_server}, whose secrets tlscap does not take ({@code --comm} of the client).
+ */
+@Tag("e2e")
+class DiscoveryIT {
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void machine() {
+    Requirements.requireRoot();
+    Requirements.requireCommand("tshark", "tshark");
+    Requirements.requireCommand("openssl", "openssl");
+  }
+
+  /** Runs {@code client} (a shell line; PORT replaced) against a fresh server; the request URIs tshark reads. */
+  private List<String> capture(String comm, String client, String expectedLine) {
+    try (OpenSslServer server = OpenSslServer.start(dir)) {
+      Path out = dir.resolve(comm + ".pcapng");
+      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--comm", comm,
+          "port", Integer.toString(server.port()))) {
+        Command.Result result = Command.sh(Duration.ofSeconds(60), client.replace("PORT",
+            Integer.toString(server.port())));
+        assertTrue(result.stdout().contains("ok"), "the client got its answers: " + result.stdout() + result.stderr());
+        assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+        assertTrue(tlscap.stderr().contains(expectedLine), tlscap.stderr());
+      }
+      return Tshark.column(out, "http.request", "http.request.uri");
+    }
+  }
+
+  @Test
+  void nodeStartedAfterListening() {
+    Requirements.requireCommand("node", "nodejs");
+    String script = "const https = require('https');"
+        + " const get = (p, next) => https.get({host: '127.0.0.1', port: PORT, path: p, rejectUnauthorized: false,"
+        + " agent: false}, r => { r.resume(); r.on('end', next); });"
+        + " get('/node-0', () => get('/node-1', () => console.log('ok')));";
+    List<String> uris = capture("node", "node -e \"" + script + "\"", "TLS sessions, 2 with secrets");
+    assertEquals(List.of("/node-0", "/node-1"), uris, "every request of node, started after tlscap");
+  }
+
+  @Test
+  void pythonImportingSslHalfASecondAfterItStarted() {
+    Requirements.requireCommand("python3", "python3");
+    String script = "import time; time.sleep(0.5)\n"
+        + "import ssl, urllib.request\n"
+        + "ctx = ssl._create_unverified_context()\n"
+        + "for i in range(2):\n"
+        + "    urllib.request.urlopen('https://127.0.0.1:PORT/py-%d' % i, context=ctx).read()\n"
+        + "print('ok')\n";
+    List<String> uris = capture("python3", "python3 -c \"" + script + "\"", "TLS sessions, 2 with secrets");
+    assertEquals(List.of("/py-0", "/py-1"), uris);
+  }
+
+  @Test
+  void anOpenSslProgramInAChrootOfItsOwnInAnotherMountNamespace() throws Exception {
+    Requirements.requireCommand("unshare", "util-linux");
+    Path root = Files.createDirectories(dir.resolve("root"));
+    Path binary = Path.of("/usr/bin/openssl");
+    copyInto(root, binary, Path.of("/usr/bin/rootedssl"));
+    for (String line : Command.run(Duration.ofSeconds(10), "ldd", binary.toString()).check().stdout().lines().toList()) {
+      String path = line.contains("=>") ? line.split("=>")[1].trim().split(" ")[0] : line.trim().split(" ")[0];
+      if (path.startsWith("/")) {
+        copyInto(root, Path.of(path), Path.of(path));
+      }
+    }
+    String request = "printf 'GET /rooted-%d HTTP/1.0\\r\\n\\r\\n'";
+    String run = " | unshare -m chroot " + root + " /usr/bin/rootedssl s_client -quiet -connect 127.0.0.1:PORT";
+    List<String> uris = capture("rootedssl", String.format(request, 0) + run + "; " + String.format(request, 1) + run
+        + "; echo ok", "libcrypto.so.3 (pid ");
+    assertEquals(List.of("/rooted-0", "/rooted-1"), uris,
+        "a program with its own libcrypto, traced from its first handshake");
+  }
+
+  private static void copyInto(Path root, Path file, Path as) throws Exception {
+    Path target = root.resolve(as.toString().substring(1));
+    Files.createDirectories(target.getParent());
+    Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+  }
+}
