@@ -107,6 +107,9 @@ final class SecretSources implements AutoCloseable {
    * libraries it maps once the dynamic linker (and a first dlopen) had time to load them.
    */
   private void programStarted(int pid) {
+    if (ProcessHandle.of(pid).isEmpty()) {
+      return; // done already (/bin/true and kin): nothing to look at (and no exception to pay for)
+    }
     Path exe = executableOf(pid);
     if (exe != null) {
       for (SecretSource source : sources) {
@@ -116,6 +119,9 @@ final class SecretSources implements AutoCloseable {
     }
     for (long delay : PROGRAM_RESCAN_MILLIS) {
       loop.schedule(() -> {
+        if (ProcessHandle.of(pid).isEmpty()) {
+          return;
+        }
         for (SecretSource source : sources) {
           source.scanProcess(pid);
         }
