@@ -15,8 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * Finds the files to trace: every libcrypto the dynamic linker can load, every libcrypto/libssl a
- * running process maps (programs in other mount namespaces, i.e. containers, through
- * {@code /proc/PID/root}), and the ELF files named with {@code --libssl}. A file is a target when it
+ * running process maps and every running program's executable (OpenSSL linked in statically;
+ * programs in other mount namespaces, i.e. containers, through {@code /proc/PID/root}), and the
+ * ELF files named with {@code --libssl}. A file is a target when it
  * defines {@code EVP_KDF_derive} (OpenSSL 3.x), whatever its name. Files are identified by device
  * and inode, so one file seen under several paths is traced once.
  *
@@ -156,6 +157,7 @@ public final class TlsLibraryFinder {
       return; // the process exited, or is a kernel thread
     }
     String pid = process.getFileName().toString();
+    executable(process).ifPresent(exe -> consider(exe, "pid " + pid, false).ifPresent(found::add));
     for (String line : maps) {
       int slash = line.indexOf('/');
       if (slash < 0 || !(line.contains("libcrypto") || line.contains("libssl"))) {
@@ -168,6 +170,22 @@ public final class TlsLibraryFinder {
       // Through /proc/PID/root the path resolves in the process's own mount namespace.
       Path path = process.resolve("root").resolve(mapped.substring(1));
       consider(path, "pid " + pid, true).ifPresent(found::add);
+    }
+  }
+
+  /**
+   * A process's executable (OpenSSL may be linked into it: node, statically built programs),
+   * through its own root; empty for kernel threads and deleted files.
+   */
+  private static java.util.Optional<Path> executable(Path process) {
+    try {
+      String exe = Files.readSymbolicLink(process.resolve("exe")).toString();
+      if (!exe.startsWith("/") || exe.endsWith(" (deleted)")) {
+        return java.util.Optional.empty();
+      }
+      return java.util.Optional.of(process.resolve("root").resolve(exe.substring(1)));
+    } catch (IOException | RuntimeException e) {
+      return java.util.Optional.empty();
     }
   }
 

@@ -64,6 +64,31 @@ class DiscoveryIT {
   }
 
   @Test
+  void nodeRunningBeforeTlscapStarted() throws Exception {
+    Requirements.requireCommand("node", "nodejs");
+    try (OpenSslServer server = OpenSslServer.start(dir)) {
+      // node waits for a file, then makes its request: it runs before tlscap and is found at its start
+      Path go = dir.resolve("go");
+      String script = "const fs = require('fs'); const https = require('https');"
+          + " const t = setInterval(() => { if (!fs.existsSync('" + go + "')) return; clearInterval(t);"
+          + " https.get({host: '127.0.0.1', port: " + server.port() + ", path: '/node-early', rejectUnauthorized: false},"
+          + " r => { r.resume(); r.on('end', () => console.log('ok')); }); }, 50);";
+      try (Command.Background node = Command.Background.start("node", "-e", script)) {
+        Thread.sleep(500);
+        Path out = dir.resolve("node-early.pcapng");
+        try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--comm", "node",
+            "port", Integer.toString(server.port()))) {
+          Files.writeString(go, "");
+          node.awaitOutput("ok", Duration.ofSeconds(30));
+          assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+          assertTrue(tlscap.stderr().contains("1 TLS sessions, 1 with secrets"), tlscap.stderr());
+        }
+        assertEquals(List.of("/node-early"), Tshark.column(out, "http.request", "http.request.uri"));
+      }
+    }
+  }
+
+  @Test
   void pythonImportingSslHalfASecondAfterItStarted() {
     Requirements.requireCommand("python3", "python3");
     String script = "import time; time.sleep(0.5)\n"
