@@ -529,5 +529,7 @@ int tls_socket_io(struct bpf_raw_tracepoint_args *ctx)
 
 /* Go crypto/tls: its probe, in the same object (it shares traced(), prepare(), the ring and counters). */
 #include "go_tls.bpf.h"
+/* BoringSSL: HKDF_expand and CRYPTO_tls1_prf (the same pending secrets, ring and counters). */
+#include "boringssl.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

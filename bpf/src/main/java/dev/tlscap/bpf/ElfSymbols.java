@@ -33,11 +33,13 @@ public final class ElfSymbols {
 
   private final Path path;
   private final Map<String, byte[]> defined;
+  private final Map<String, Long> offsets;
   private final String opensslVersion;
 
-  private ElfSymbols(Path path, Map<String, byte[]> defined, String opensslVersion) {
+  private ElfSymbols(Path path, Map<String, byte[]> defined, Map<String, Long> offsets, String opensslVersion) {
     this.path = path;
     this.defined = defined;
+    this.offsets = offsets;
     this.opensslVersion = opensslVersion;
   }
 
@@ -96,6 +98,7 @@ public final class ElfSymbols {
       int shentsize = Short.toUnsignedInt(elf.getShort(0x3a));
       int shnum = Short.toUnsignedInt(elf.getShort(0x3c));
       Map<String, byte[]> found = new HashMap<>();
+      Map<String, Long> offsets = new HashMap<>();
       List<byte[]> want = new ArrayList<>();
       for (String w : new HashSet<>(wanted)) {
         want.add(w.getBytes(StandardCharsets.ISO_8859_1));
@@ -133,12 +136,14 @@ public final class ElfSymbols {
           byte[] symbol = named(elf, (int) (strOffset + name), (int) (strOffset + strLength), want);
           String key = symbol != null ? new String(symbol, StandardCharsets.ISO_8859_1) : null;
           if (key != null && !found.containsKey(key)) {
-            found.put(key, code(elf, shoff, shentsize, shnum, elf.getLong((int) at + 8), size));
+            long address = elf.getLong((int) at + 8);
+            found.put(key, code(elf, shoff, shentsize, shnum, address, size));
+            offsets.put(key, fileOffset(elf, shoff, shentsize, shnum, address));
           }
         }
       }
       boolean scan = version == Version.ALWAYS || version == Version.IF_FOUND && !found.isEmpty();
-      return new ElfSymbols(path, found, scan ? opensslVersion(elf) : null);
+      return new ElfSymbols(path, found, offsets, scan ? opensslVersion(elf) : null);
     } catch (java.nio.file.NoSuchFileException e) {
       throw new NotElfException(path + " does not exist");
     } catch (java.nio.file.AccessDeniedException e) {
@@ -150,6 +155,20 @@ public final class ElfSymbols {
    * The first {@link #CODE_BYTES} bytes at virtual address {@code address}, found through the
    * section that holds it; empty when no section does.
    */
+  /** The file offset of virtual address {@code address}, through the section that holds it; -1 when none does. */
+  private static long fileOffset(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address) {
+    for (int i = 0; i < shnum; i++) {
+      int sh = (int) (shoff + (long) i * shentsize);
+      long sectionAddress = elf.getLong(sh + 0x10);
+      long length = elf.getLong(sh + 0x20);
+      boolean alloc = (elf.getLong(sh + 8) & 2) != 0;
+      if (alloc && elf.getInt(sh + 4) != 8 && address >= sectionAddress && address < sectionAddress + length) {
+        return elf.getLong(sh + 0x18) + (address - sectionAddress);
+      }
+    }
+    return -1;
+  }
+
   private static byte[] code(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address, long size) {
     for (int i = 0; i < shnum; i++) {
       int sh = (int) (shoff + (long) i * shentsize);
@@ -246,6 +265,15 @@ public final class ElfSymbols {
 
   public boolean defines(String symbol) {
     return defined.containsKey(symbol);
+  }
+
+  /**
+   * Where function {@code symbol} starts in the file (what a uprobe is attached at; local symbols
+   * of .symtab too), or -1 when it is not defined or lies in no section.
+   */
+  public long fileOffset(String symbol) {
+    Long offset = offsets.get(symbol);
+    return offset == null ? -1 : offset;
   }
 
   /** The first bytes of function {@code symbol}'s code (up to 32), empty if unknown. */

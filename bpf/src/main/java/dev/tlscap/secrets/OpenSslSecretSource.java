@@ -2,6 +2,7 @@
 package dev.tlscap.secrets;
 
 import dev.tlscap.bpf.BpfException;
+import dev.tlscap.bpf.BpfLink;
 import dev.tlscap.bpf.BpfMap;
 import dev.tlscap.bpf.BpfObject;
 import dev.tlscap.bpf.BpfProgram;
@@ -83,6 +84,8 @@ public final class OpenSslSecretSource implements SecretSource {
   
   private final BpfObject object;
   private final BpfProgram entry;
+  private final BpfProgram bsslHkdf;
+  private final BpfProgram bsslPrf;
   private final RingBufferReader reader;
   private final BpfMap counters;
   private final TlsLibraryFinder finder;
@@ -95,6 +98,8 @@ public final class OpenSslSecretSource implements SecretSource {
     this.finder = finder;
     this.messages = messages;
     this.entry = object.program("kdf_derive_entry");
+    this.bsslHkdf = object.program("bssl_hkdf_expand");
+    this.bsslPrf = object.program("bssl_tls1_prf");
     this.reader = new RingBufferReader(object.map("events"));
     object.closeWith(reader);
     this.counters = object.map("counters");
@@ -191,12 +196,27 @@ public final class OpenSslSecretSource implements SecretSource {
   private boolean attach(TlsLibrary library, boolean mustWork) {
     try {
       Path file = finder.attachPath(library);
-      entry.attachUprobe(file, TlsLibraryFinder.KDF_SYMBOL, false, -1);
-      String version = library.opensslVersion() != null ? library.opensslVersion() : ElfSymbols.opensslVersionOf(file);
+      String described;
+      if (library.kind() == TlsLibrary.Kind.BORINGSSL) {
+        // one file, two probes: both or neither (a half-traced library would lose TLS 1.2 or 1.3)
+        BpfLink hkdf = attachAt(bsslHkdf, file, library, TlsLibraryFinder.BSSL_HKDF_EXPAND);
+        try {
+          attachAt(bsslPrf, file, library, TlsLibraryFinder.BSSL_TLS1_PRF);
+        } catch (BpfException e) {
+          hkdf.close();
+          throw e;
+        }
+        described = "BoringSSL";
+      } else {
+        attachAt(entry, file, library, TlsLibraryFinder.KDF_SYMBOL);
+        String version = library.opensslVersion() != null ? library.opensslVersion()
+            : ElfSymbols.opensslVersionOf(file);
+        described = version != null ? "OpenSSL " + version : null;
+      }
       finder.attached(library);
       libraries.add(library);
       messages.accept("TLS secrets from " + TlsLibraryFinder.display(library.path())
-          + (version != null ? " (OpenSSL " + version + ")" : ""));
+          + (described != null ? " (" + described + ")" : ""));
       return true;
     } catch (BpfException e) {
       finder.forget(library);
@@ -206,6 +226,15 @@ public final class OpenSslSecretSource implements SecretSource {
       messages.accept("warning: " + e.getMessage());
       return false;
     }
+  }
+
+  /** Attaches {@code program} at {@code function}'s probe site (by file offset: local .symtab symbols too). */
+  private static BpfLink attachAt(BpfProgram program, Path file, TlsLibrary library, String function) {
+    Long site = library.sites().get(function);
+    if (site == null) {
+      return program.attachUprobe(file, function, false, -1);
+    }
+    return program.attachUprobeAt(file, site, function, 0);
   }
 
   /** The files traced so far. */

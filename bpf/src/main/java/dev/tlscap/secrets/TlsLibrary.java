@@ -4,16 +4,39 @@ package dev.tlscap.secrets;
 import java.nio.file.Path;
 
 /**
- * An ELF file tlscap reads TLS secrets from: a shared libcrypto, or an executable that links
- * OpenSSL statically. {@code path} is how tlscap reaches it (for a library seen only inside a
+ * An ELF file tlscap reads TLS secrets from: a shared libcrypto, or an executable (or JNI library)
+ * that links OpenSSL or BoringSSL statically. {@code path} is how tlscap reaches it (for a library seen only inside a
  * container: through {@code /proc/PID/root}); {@code device}/{@code inode} identify the file, since
  * uprobes apply to the file whatever path maps it. Immutable.
  *
  * @param origin how it was found, e.g. "ld.so", "pid 1234", "--libssl"
+ * @param kind which library it is, which says where its secrets pass
+ * @param sites where to attach, by function: the file offset of the cheapest equivalent entry-probe
+ *     site ({@link dev.tlscap.bpf.UprobeSite}); empty for Go (its source finds its own)
  */
-public record TlsLibrary(Path path, long device, long inode, String opensslVersion, String origin) {
+public record TlsLibrary(Path path, long device, long inode, String opensslVersion, String origin, Kind kind,
+    java.util.Map<String, Long> sites) {
+  public TlsLibrary {
+    sites = java.util.Map.copyOf(sites);
+  }
+
+  /** The libraries tlscap reads, by the functions every secret passes through. */
+  public enum Kind {
+    /** OpenSSL 3.x: EVP_KDF_derive. */
+    OPENSSL_3,
+    /** BoringSSL (shared, or linked in with its .symtab): HKDF_expand (TLS 1.3) and CRYPTO_tls1_prf (1.2). */
+    BORINGSSL,
+    /** Go crypto/tls: writeKeyLog. */
+    GO
+  }
+
+  /** How the library is named to users: "OpenSSL 3.0.13", "BoringSSL". */
+  public String describe() {
+    return kind == Kind.BORINGSSL ? "BoringSSL" : opensslVersion != null ? "OpenSSL " + opensslVersion : "OpenSSL 3";
+  }
+
   @Override
   public String toString() {
-    return path + (opensslVersion != null ? " (OpenSSL " + opensslVersion + ")" : "");
+    return path + " (" + describe() + ")";
   }
 }

@@ -27,11 +27,20 @@ import java.util.function.Consumer;
 public final class TlsLibraryFinder {
   /** The function every OpenSSL 3 TLS secret passes through. */
   public static final String KDF_SYMBOL = "EVP_KDF_derive";
+  /** BoringSSL's: TLS 1.3 secrets (HKDF-Expand-Label) and TLS 1.2's key block (its seeds: the randoms). */
+  public static final String BSSL_HKDF_EXPAND = "HKDF_expand";
+  public static final String BSSL_TLS1_PRF = "CRYPTO_tls1_prf";
+  private static final Set<String> WANTED = Set.of(KDF_SYMBOL, BSSL_HKDF_EXPAND, BSSL_TLS1_PRF);
+  /** Mapped files whose names say they may hold a TLS library (a JNI library has no "libcrypto" in it). */
+  private static final java.util.regex.Pattern TLS_FILE_NAME =
+      java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls");
 
   static final List<Path> LIBRARY_DIRECTORIES = List.of(
       Path.of("/lib"), Path.of("/usr/lib"), Path.of("/lib64"), Path.of("/usr/lib64"), Path.of("/usr/local/lib"),
       Path.of("/usr/local/lib64"), Path.of("/lib/x86_64-linux-gnu"), Path.of("/usr/lib/x86_64-linux-gnu"),
-      Path.of("/lib/aarch64-linux-gnu"), Path.of("/usr/lib/aarch64-linux-gnu"));
+      Path.of("/lib/aarch64-linux-gnu"), Path.of("/usr/lib/aarch64-linux-gnu"),
+      // Debian's BoringSSL (android-libboringssl): libcrypto.so.0 beside its own libssl
+      Path.of("/usr/lib/x86_64-linux-gnu/android"), Path.of("/usr/lib/aarch64-linux-gnu/android"));
 
   private final Path proc;
   private final Map<String, TlsLibrary> known = new LinkedHashMap<>();
@@ -62,19 +71,20 @@ public final class TlsLibraryFinder {
 
   /**
    * Checks a file the user named ({@code --libssl}): it must exist, be an ELF and define
-   * {@code EVP_KDF_derive}; otherwise throws with the one line to print.
+   * {@code EVP_KDF_derive} (OpenSSL 3) or BoringSSL's {@code HKDF_expand} and
+   * {@code CRYPTO_tls1_prf}; otherwise throws with the one line to print.
    */
   public TlsLibrary named(Path file) {
     Path path = file.toAbsolutePath();
     ElfSymbols symbols;
     try {
-      symbols = ElfSymbols.read(path, Set.of(KDF_SYMBOL));
+      symbols = ElfSymbols.read(path, WANTED);
     } catch (ElfSymbols.NotElfException e) {
       throw new IllegalArgumentException("--libssl " + file + ": " + e.getMessage().replace(path.toString(), "the file"));
     } catch (IOException e) {
       throw new IllegalArgumentException("--libssl " + file + ": cannot read it: " + e.getMessage());
     }
-    if (!symbols.defines(KDF_SYMBOL)) {
+    if (kindOf(symbols) == null) {
       throw new IllegalArgumentException("--libssl " + file + ": " + missingKdf(symbols));
     }
     return remember(path, symbols, "--libssl");
@@ -160,7 +170,7 @@ public final class TlsLibraryFinder {
     executable(process).ifPresent(exe -> consider(exe, "pid " + pid, false).ifPresent(found::add));
     for (String line : maps) {
       int slash = line.indexOf('/');
-      if (slash < 0 || !(line.contains("libcrypto") || line.contains("libssl"))) {
+      if (slash < 0 || !TLS_FILE_NAME.matcher(line.substring(slash)).find()) {
         continue;
       }
       String mapped = line.substring(slash);
@@ -221,19 +231,20 @@ public final class TlsLibraryFinder {
       // No version yet (a scan of the whole file): a program that just started is about to
       // handshake; the source reads it once the probe is attached.
       boolean library = path.getFileName().toString().startsWith("libcrypto");
-      symbols = ElfSymbols.read(readable, Set.of(KDF_SYMBOL), warnIfUnusable && library ? ElfSymbols.Version.ALWAYS
+      symbols = ElfSymbols.read(readable, WANTED, warnIfUnusable && library ? ElfSymbols.Version.ALWAYS
           : ElfSymbols.Version.NEVER);
     } catch (IOException e) {
       dev.tlscap.bpf.Posix.close(fd);
       rejected.put(id, e.getMessage());
       return java.util.Optional.empty();
     }
-    if (fd >= 0 && symbols.defines(KDF_SYMBOL)) {
+    TlsLibrary.Kind kind = kindOf(symbols);
+    if (fd >= 0 && kind != null) {
       pinned.put(id, fd);
     } else {
       dev.tlscap.bpf.Posix.close(fd);
     }
-    if (!symbols.defines(KDF_SYMBOL)) {
+    if (kind == null) {
       rejected.put(id, missingKdf(symbols));
       // libssl imports EVP_KDF_derive from libcrypto, which is traced itself: nothing to say.
       if (warnIfUnusable && path.getFileName().toString().startsWith("libcrypto")) {
@@ -244,6 +255,14 @@ public final class TlsLibraryFinder {
     return java.util.Optional.of(remember(path, symbols, origin));
   }
 
+  /** OpenSSL 3 when it defines EVP_KDF_derive; BoringSSL when HKDF_expand and CRYPTO_tls1_prf; else null. */
+  static TlsLibrary.Kind kindOf(ElfSymbols symbols) {
+    if (symbols.defines(KDF_SYMBOL)) {
+      return TlsLibrary.Kind.OPENSSL_3;
+    }
+    return symbols.defines(BSSL_HKDF_EXPAND) && symbols.defines(BSSL_TLS1_PRF) ? TlsLibrary.Kind.BORINGSSL : null;
+  }
+
   private TlsLibrary remember(Path path, ElfSymbols symbols, String origin) {
     try {
       String id = identity(path);
@@ -252,8 +271,18 @@ public final class TlsLibraryFinder {
         return existing;
       }
       String[] parts = id.split(":");
+      TlsLibrary.Kind kind = kindOf(symbols);
+      Map<String, Long> sites = new java.util.HashMap<>();
+      for (String function : kind == TlsLibrary.Kind.BORINGSSL ? List.of(BSSL_HKDF_EXPAND, BSSL_TLS1_PRF)
+          : List.of(KDF_SYMBOL)) {
+        long start = symbols.fileOffset(function);
+        if (start >= 0) {
+          sites.put(function, start + dev.tlscap.bpf.UprobeSite.entryOffset(symbols.code(function),
+              System.getProperty("os.arch")));
+        }
+      }
       TlsLibrary library = new TlsLibrary(path, Long.parseLong(parts[0]), Long.parseLong(parts[1]),
-          symbols.opensslVersion(), origin);
+          symbols.opensslVersion(), origin, kind, sites);
       known.put(id, library);
       return library;
     } catch (IOException e) {

@@ -121,6 +121,8 @@ public final class GoSecretSource implements SecretSource {
       object.setRodata("target_comm", comm);
       object.setAutoload("kdf_derive_entry", false);
       object.setAutoload("tls_socket_io", false);
+      object.setAutoload("bssl_hkdf_expand", false);
+      object.setAutoload("bssl_tls1_prf", false);
       for (String map : UNUSED_MAPS) {
         object.setMaxEntries(map, 1);
       }
@@ -203,7 +205,8 @@ public final class GoSecretSource implements SecretSource {
     try {
       String[] id = identity(target.path()).split(":");
       GoTlsProbe.attach(object, target);
-      TlsLibrary library = new TlsLibrary(target.path(), Long.parseLong(id[0]), Long.parseLong(id[1]), null, origin);
+      TlsLibrary library = new TlsLibrary(target.path(), Long.parseLong(id[0]), Long.parseLong(id[1]), null, origin,
+          TlsLibrary.Kind.GO, java.util.Map.of());
       libraries.add(library);
       seen.put(id[0] + ":" + id[1], GoTlsInspection.Kind.TRACEABLE);
       messages.accept(GoTlsProbe.message(display(target.path()), target));
