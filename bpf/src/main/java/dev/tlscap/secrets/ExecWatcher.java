@@ -23,11 +23,28 @@ public final class ExecWatcher implements AutoCloseable {
   /** {@code struct exec_event} of exec_abi.h (offsets checked by ExecAbiLayoutTest). */
   static final int SIZE = 32;
   static final int PID = 8;
+  static final int KIND = 12;
   static final int COMM = 16;
   static final int COMM_LEN = 16;
-  /** {@code struct exec_counters}: execs, ring_full. */
+  /** {@code struct exec_library_event}: the path after the same header. */
+  static final int LIBRARY_SIZE = 272;
+  static final int PATH = 16;
+  static final int PATH_LEN = 256;
+  /** {@code enum exec_event_kind}. */
+  static final int KIND_EXEC = 0;
+  static final int KIND_LIBRARY = 1;
+  /** {@code struct exec_counters}: execs, ring_full, libraries. */
   static final int COUNTER_EXECS = 0;
   static final int COUNTER_RING_FULL = 8;
+  static final int COUNTER_LIBRARIES = 16;
+
+  /** What a process did that is worth a look: it started a program, or opened a library. */
+  public interface Listener {
+    void programStarted(int pid);
+
+    /** {@code path} as the process named it (absolute, or relative to its working directory). */
+    void libraryOpened(int pid, String path);
+  }
 
   private final BpfObject object;
   private final RingBufferReader reader;
@@ -55,6 +72,7 @@ public final class ExecWatcher implements AutoCloseable {
       object.load();
       ExecWatcher watcher = new ExecWatcher(object);
       object.program("program_started").attachRawTracepoint("sched_process_exec");
+      object.program("library_opened").attachTracepoint("syscalls", "sys_enter_openat");
       return watcher;
     } catch (RuntimeException e) {
       object.close();
@@ -64,9 +82,35 @@ public final class ExecWatcher implements AutoCloseable {
 
   /** Hands the pid of every program that started since the last call to {@code started}; returns how many. */
   public int drain(IntConsumer started) {
+    return drain(new Listener() {
+      @Override
+      public void programStarted(int pid) {
+        started.accept(pid);
+      }
+
+      @Override
+      public void libraryOpened(int pid, String path) {}
+    });
+  }
+
+  /** Hands every program started and library opened since the last call to {@code listener}; returns how many. */
+  public int drain(Listener listener) {
     return reader.drain((data, at, length) -> {
-      if (length >= SIZE) {
-        started.accept(data.getInt(at + PID));
+      if (length < SIZE) {
+        return;
+      }
+      int pid = data.getInt(at + PID);
+      int kind = data.getInt(at + KIND);
+      if (kind == KIND_EXEC) {
+        listener.programStarted(pid);
+      } else if (kind == KIND_LIBRARY && length >= LIBRARY_SIZE) {
+        int end = 0;
+        while (end < PATH_LEN && data.get(at + PATH + end) != 0) {
+          end++;
+        }
+        byte[] path = new byte[end];
+        data.get(at + PATH, path);
+        listener.libraryOpened(pid, new String(path, StandardCharsets.UTF_8));
       }
     });
   }

@@ -174,13 +174,17 @@ public final class TlsLibraryFinder {
         continue;
       }
       String mapped = line.substring(slash);
-      if (mapped.endsWith(" (deleted)")) {
-        continue;
-      }
-      // Through /proc/PID/root the path resolves in the process's own mount namespace.
-      Path path = process.resolve("root").resolve(mapped.substring(1));
+      // Through /proc/PID/root the path resolves in the process's own mount namespace; a file
+      // deleted after it was mapped (netty-tcnative's extracted JNI library) through map_files.
+      Path path = mapped.endsWith(" (deleted)") ? process.resolve("map_files").resolve(line.substring(0, line.indexOf(' ')))
+          : process.resolve("root").resolve(mapped.substring(1));
       consider(path, "pid " + pid, true).ifPresent(found::add);
     }
+  }
+
+  /** Whether a file's name says it may be (or link in) a TLS library: a library opened later is looked at then. */
+  public static boolean mayHoldTls(String fileName) {
+    return TLS_FILE_NAME.matcher(fileName).find();
   }
 
   /**
@@ -209,12 +213,15 @@ public final class TlsLibraryFinder {
 
   private java.util.Optional<TlsLibrary> consider(Path path, String origin, boolean warnIfUnusable) {
     String id;
+    String version; // a rejected file is looked at again once it changed (a library still being written)
     try {
-      id = identity(path);
-    } catch (IOException e) {
+      Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino,size,lastModifiedTime");
+      id = a.get("dev") + ":" + a.get("ino");
+      version = id + ":" + a.get("size") + ":" + a.get("lastModifiedTime");
+    } catch (IOException | RuntimeException e) {
       return java.util.Optional.empty();
     }
-    if (known.containsKey(id) || rejected.containsKey(id)) {
+    if (known.containsKey(id) || rejected.containsKey(version)) {
       return java.util.Optional.empty();
     }
     Path readable = path;
@@ -235,7 +242,7 @@ public final class TlsLibraryFinder {
           : ElfSymbols.Version.NEVER);
     } catch (IOException e) {
       dev.tlscap.bpf.Posix.close(fd);
-      rejected.put(id, e.getMessage());
+      rejected.put(version, e.getMessage());
       return java.util.Optional.empty();
     }
     TlsLibrary.Kind kind = kindOf(symbols);
@@ -245,7 +252,7 @@ public final class TlsLibraryFinder {
       dev.tlscap.bpf.Posix.close(fd);
     }
     if (kind == null) {
-      rejected.put(id, missingKdf(symbols));
+      rejected.put(version, missingKdf(symbols));
       // libssl imports EVP_KDF_derive from libcrypto, which is traced itself: nothing to say.
       if (warnIfUnusable && path.getFileName().toString().startsWith("libcrypto")) {
         warnings.accept("no TLS secrets from " + display(path) + ": " + missingKdf(symbols));

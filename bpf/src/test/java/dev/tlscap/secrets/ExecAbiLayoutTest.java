@@ -17,9 +17,17 @@ class ExecAbiLayoutTest {
       assertEquals(ExecWatcher.PID, event.member("pid").offset());
       assertEquals(ExecWatcher.COMM, event.member("comm").offset());
       assertEquals(ExecWatcher.COMM_LEN, event.member("comm").size());
+      assertEquals(ExecWatcher.KIND, event.member("kind").offset());
+      Btf.StructLayout library = object.btf().struct("exec_library_event");
+      assertEquals(ExecWatcher.LIBRARY_SIZE, library.size());
+      assertEquals(ExecWatcher.PID, library.member("pid").offset());
+      assertEquals(ExecWatcher.KIND, library.member("kind").offset());
+      assertEquals(ExecWatcher.PATH, library.member("path").offset());
+      assertEquals(ExecWatcher.PATH_LEN, library.member("path").size());
       Btf.StructLayout counters = object.btf().struct("exec_counters");
       assertEquals(ExecWatcher.COUNTER_EXECS, counters.member("execs").offset());
       assertEquals(ExecWatcher.COUNTER_RING_FULL, counters.member("ring_full").offset());
+      assertEquals(ExecWatcher.COUNTER_LIBRARIES, counters.member("libraries").offset());
     }
   }
 }

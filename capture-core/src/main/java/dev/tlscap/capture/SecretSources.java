@@ -4,6 +4,7 @@ package dev.tlscap.capture;
 import dev.tlscap.secrets.ExecWatcher;
 import dev.tlscap.secrets.OpenSslSecretSource;
 import dev.tlscap.secrets.SecretSource;
+import dev.tlscap.secrets.TlsLibraryFinder;
 import dev.tlscap.secrets.TlsSecret;
 import dev.tlscap.secrets.go.GoSecretSource;
 import dev.tlscap.secrets.go.GoTlsInspection;
@@ -73,7 +74,33 @@ final class SecretSources implements AutoCloseable {
   /** Looks at the programs that started since the last call. */
   void drainPrograms() {
     if (execWatcher != null) {
-      execWatcher.drain(this::programStarted);
+      execWatcher.drain(new ExecWatcher.Listener() {
+        @Override
+        public void programStarted(int pid) {
+          SecretSources.this.programStarted(pid);
+        }
+
+        @Override
+        public void libraryOpened(int pid, String path) {
+          SecretSources.this.libraryOpened(pid, path);
+        }
+      });
+    }
+  }
+
+  /**
+   * A process opens a library named like a TLS one (a JNI library that links BoringSSL, extracted
+   * and loaded at run time): traced now, while the dynamic linker maps it, before it is used.
+   */
+  private void libraryOpened(int pid, String path) {
+    Path name = Path.of(path).getFileName();
+    if (name == null || !TlsLibraryFinder.mayHoldTls(name.toString())) {
+      return;
+    }
+    Path process = Path.of("/proc", Integer.toString(pid));
+    Path file = path.startsWith("/") ? process.resolve("root").resolve(path.substring(1)) : process.resolve("cwd").resolve(path);
+    for (SecretSource source : sources) {
+      source.examine(file, "pid " + pid);
     }
   }
 
