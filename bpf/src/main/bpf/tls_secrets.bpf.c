@@ -531,5 +531,7 @@ int tls_socket_io(struct bpf_raw_tracepoint_args *ctx)
 #include "go_tls.bpf.h"
 /* BoringSSL: HKDF_expand and CRYPTO_tls1_prf (the same pending secrets, ring and counters). */
 #include "boringssl.bpf.h"
+/* OpenSSL 1.1.1: EVP_PKEY_CTX_ctrl and EVP_PKEY_derive (the same pending secrets, ring and counters). */
+#include "openssl11.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

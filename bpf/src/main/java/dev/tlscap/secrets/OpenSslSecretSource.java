@@ -86,6 +86,8 @@ public final class OpenSslSecretSource implements SecretSource {
   private final BpfProgram entry;
   private final BpfProgram bsslHkdf;
   private final BpfProgram bsslPrf;
+  private final BpfProgram ossl11Ctrl;
+  private final BpfProgram ossl11Derive;
   private final RingBufferReader reader;
   private final BpfMap counters;
   private final TlsLibraryFinder finder;
@@ -100,6 +102,8 @@ public final class OpenSslSecretSource implements SecretSource {
     this.entry = object.program("kdf_derive_entry");
     this.bsslHkdf = object.program("bssl_hkdf_expand");
     this.bsslPrf = object.program("bssl_tls1_prf");
+    this.ossl11Ctrl = object.program("ossl11_ctrl");
+    this.ossl11Derive = object.program("ossl11_derive");
     this.reader = new RingBufferReader(object.map("events"));
     object.closeWith(reader);
     this.counters = object.map("counters");
@@ -196,19 +200,24 @@ public final class OpenSslSecretSource implements SecretSource {
   private boolean attach(TlsLibrary library, boolean mustWork) {
     try {
       Path file = finder.attachPath(library);
-      String described;
-      if (library.kind() == TlsLibrary.Kind.BORINGSSL) {
-        // one file, two probes: both or neither (a half-traced library would lose TLS 1.2 or 1.3)
-        BpfLink hkdf = attachAt(bsslHkdf, file, library, TlsLibraryFinder.BSSL_HKDF_EXPAND);
-        try {
-          attachAt(bsslPrf, file, library, TlsLibraryFinder.BSSL_TLS1_PRF);
-        } catch (BpfException e) {
-          hkdf.close();
-          throw e;
+      // one file, one or two probes: all or none (a half-traced library would lose TLS 1.2 or 1.3)
+      List<String> functions = TlsLibraryFinder.functionsOf(library.kind());
+      List<BpfProgram> programs = switch (library.kind()) {
+        case BORINGSSL -> List.of(bsslHkdf, bsslPrf);
+        case OPENSSL_1_1 -> List.of(ossl11Ctrl, ossl11Derive);
+        default -> List.of(entry);
+      };
+      List<BpfLink> links = new ArrayList<>();
+      try {
+        for (int i = 0; i < functions.size(); i++) {
+          links.add(attachAt(programs.get(i), file, library, functions.get(i)));
         }
-        described = "BoringSSL";
-      } else {
-        attachAt(entry, file, library, TlsLibraryFinder.KDF_SYMBOL);
+      } catch (BpfException e) {
+        links.forEach(BpfLink::close);
+        throw e;
+      }
+      String described = "BoringSSL";
+      if (library.kind() != TlsLibrary.Kind.BORINGSSL) {
         String version = library.opensslVersion() != null ? library.opensslVersion()
             : ElfSymbols.opensslVersionOf(file);
         described = version != null ? "OpenSSL " + version : null;

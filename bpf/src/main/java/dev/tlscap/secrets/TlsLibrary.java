@@ -26,13 +26,16 @@ public record TlsLibrary(Path path, long device, long inode, String opensslVersi
     OPENSSL_3,
     /** BoringSSL (shared, or linked in with its .symtab): HKDF_expand (TLS 1.3) and CRYPTO_tls1_prf (1.2). */
     BORINGSSL,
+    /** OpenSSL 1.1.x: EVP_PKEY_CTX_ctrl (the HKDF label, the PRF's secret and seeds) and EVP_PKEY_derive. */
+    OPENSSL_1_1,
     /** Go crypto/tls: writeKeyLog. */
     GO
   }
 
   /** How the library is named to users: "OpenSSL 3.0.13", "BoringSSL". */
   public String describe() {
-    return kind == Kind.BORINGSSL ? "BoringSSL" : opensslVersion != null ? "OpenSSL " + opensslVersion : "OpenSSL 3";
+    return kind == Kind.BORINGSSL ? "BoringSSL" : opensslVersion != null ? "OpenSSL " + opensslVersion
+        : kind == Kind.OPENSSL_1_1 ? "OpenSSL 1.1" : "OpenSSL 3";
   }
 
   @Override

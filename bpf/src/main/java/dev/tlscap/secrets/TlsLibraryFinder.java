@@ -30,7 +30,11 @@ public final class TlsLibraryFinder {
   /** BoringSSL's: TLS 1.3 secrets (HKDF-Expand-Label) and TLS 1.2's key block (its seeds: the randoms). */
   public static final String BSSL_HKDF_EXPAND = "HKDF_expand";
   public static final String BSSL_TLS1_PRF = "CRYPTO_tls1_prf";
-  private static final Set<String> WANTED = Set.of(KDF_SYMBOL, BSSL_HKDF_EXPAND, BSSL_TLS1_PRF);
+  /** OpenSSL 1.1's: the HKDF and TLS1-PRF contexts are set up through the first, derived by the second. */
+  public static final String OSSL11_CTRL = "EVP_PKEY_CTX_ctrl";
+  public static final String OSSL11_DERIVE = "EVP_PKEY_derive";
+  private static final Set<String> WANTED = Set.of(KDF_SYMBOL, BSSL_HKDF_EXPAND, BSSL_TLS1_PRF, OSSL11_CTRL,
+      OSSL11_DERIVE);
   /** Mapped files whose names say they may hold a TLS library (a JNI library has no "libcrypto" in it). */
   private static final java.util.regex.Pattern TLS_FILE_NAME =
       java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls");
@@ -262,12 +266,28 @@ public final class TlsLibraryFinder {
     return java.util.Optional.of(remember(path, symbols, origin));
   }
 
-  /** OpenSSL 3 when it defines EVP_KDF_derive; BoringSSL when HKDF_expand and CRYPTO_tls1_prf; else null. */
+  /**
+   * OpenSSL 3 when it defines EVP_KDF_derive; BoringSSL when HKDF_expand and CRYPTO_tls1_prf;
+   * OpenSSL 1.1 when (only) EVP_PKEY_CTX_ctrl and EVP_PKEY_derive; else null.
+   */
   static TlsLibrary.Kind kindOf(ElfSymbols symbols) {
     if (symbols.defines(KDF_SYMBOL)) {
       return TlsLibrary.Kind.OPENSSL_3;
     }
-    return symbols.defines(BSSL_HKDF_EXPAND) && symbols.defines(BSSL_TLS1_PRF) ? TlsLibrary.Kind.BORINGSSL : null;
+    if (symbols.defines(BSSL_HKDF_EXPAND) && symbols.defines(BSSL_TLS1_PRF)) {
+      return TlsLibrary.Kind.BORINGSSL;
+    }
+    return symbols.defines(OSSL11_CTRL) && symbols.defines(OSSL11_DERIVE) ? TlsLibrary.Kind.OPENSSL_1_1 : null;
+  }
+
+  /** The functions a library of {@code kind} is probed at. */
+  public static List<String> functionsOf(TlsLibrary.Kind kind) {
+    return switch (kind) {
+      case OPENSSL_3 -> List.of(KDF_SYMBOL);
+      case BORINGSSL -> List.of(BSSL_HKDF_EXPAND, BSSL_TLS1_PRF);
+      case OPENSSL_1_1 -> List.of(OSSL11_CTRL, OSSL11_DERIVE);
+      case GO -> List.of();
+    };
   }
 
   private TlsLibrary remember(Path path, ElfSymbols symbols, String origin) {
@@ -280,8 +300,7 @@ public final class TlsLibraryFinder {
       String[] parts = id.split(":");
       TlsLibrary.Kind kind = kindOf(symbols);
       Map<String, Long> sites = new java.util.HashMap<>();
-      for (String function : kind == TlsLibrary.Kind.BORINGSSL ? List.of(BSSL_HKDF_EXPAND, BSSL_TLS1_PRF)
-          : List.of(KDF_SYMBOL)) {
+      for (String function : functionsOf(kind)) {
         long start = symbols.fileOffset(function);
         if (start >= 0) {
           sites.put(function, start + dev.tlscap.bpf.UprobeSite.entryOffset(symbols.code(function),

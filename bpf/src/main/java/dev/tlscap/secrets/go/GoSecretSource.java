@@ -123,6 +123,8 @@ public final class GoSecretSource implements SecretSource {
       object.setAutoload("tls_socket_io", false);
       object.setAutoload("bssl_hkdf_expand", false);
       object.setAutoload("bssl_tls1_prf", false);
+      object.setAutoload("ossl11_ctrl", false);
+      object.setAutoload("ossl11_derive", false);
       for (String map : UNUSED_MAPS) {
         object.setMaxEntries(map, 1);
       }
