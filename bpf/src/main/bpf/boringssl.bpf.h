@@ -44,17 +44,8 @@ int bssl_hkdf_expand(struct pt_regs *ctx)
 	if (label_len < 6 + 10 || label_len > 6 + 12 || !equals(text + 3, "tls13 ", 6))
 		return 0;
 	__u32 label = tls13_label(text + 9, label_len - 6);
-	if (!label)
-		return 0;
-	__u32 zero = 0;
-	struct pending_secret *p = bpf_map_lookup_elem(&scratch, &zero);
-	if (!p)
-		return 0;
-	prepare(&p->event, label, id);
-	p->event.secret_len = out_len;
-	p->out = out;
-	fill_connection(&p->event, tid);
-	bpf_map_update_elem(&pending_secrets, &tid, p, BPF_ANY);
+	if (label)
+		derive_later(label, id, out, out_len);
 #endif
 	return 0;
 }
@@ -83,17 +74,7 @@ int bssl_tls1_prf(struct pt_regs *ctx)
 	__u8 text[13];
 	if (bpf_probe_read_user(text, sizeof(text), (void *)ctx->r9) || !equals(text, "key expansion", 13))
 		return 0;
-	struct tls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		COUNT(ring_full);
-		return 0;
-	}
-	prepare(e, TLS_LABEL_MASTER_SECRET, id);
-	read_secret(e, ctx->cx, 48);
-	if (!bpf_probe_read_user(e->client_random, TLS_RANDOM_LEN, (void *)s.seed2))
-		e->flags |= TLS_FLAG_RANDOM_KNOWN;
-	fill_connection(e, (__u32)id);
-	send(e);
+	send_master_secret(id, ctx->cx, 48, s.seed2);
 #endif
 	return 0;
 }

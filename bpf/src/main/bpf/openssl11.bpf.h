@@ -120,15 +120,7 @@ int ossl11_derive(struct pt_regs *ctx)
 	__u64 out_len = 0;
 	if (bpf_probe_read_user(&out_len, sizeof(out_len), (void *)ctx->dx) || out_len == 0 || out_len > TLS_SECRET_MAX)
 		return 0;
-	__u32 zero = 0;
-	struct pending_secret *p = bpf_map_lookup_elem(&scratch, &zero);
-	if (!p)
-		return 0;
-	prepare(&p->event, label, id);
-	p->event.secret_len = out_len;
-	p->out = ctx->si;
-	fill_connection(&p->event, tid);
-	bpf_map_update_elem(&pending_secrets, &tid, p, BPF_ANY);
+	derive_later(label, id, ctx->si, out_len);
 #endif
 	return 0;
 }

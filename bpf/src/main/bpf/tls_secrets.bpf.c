@@ -270,6 +270,44 @@ static __always_inline void prepare(struct tls_event *e, __u32 label, __u64 id)
 	process_comm((char *)e->comm);
 }
 
+/*
+ * A TLS 1.3 secret is being derived into "out" by the current call: remembered for the thread, and
+ * sent by flush_pending when the thread next enters (the call has written it by then). Every
+ * library's KDF probe ends here.
+ */
+static __always_inline void derive_later(__u32 label, __u64 id, __u64 out, __u64 out_len)
+{
+	__u32 zero = 0;
+	struct pending_secret *p = bpf_map_lookup_elem(&scratch, &zero);
+	if (!p)
+		return;
+	prepare(&p->event, label, id);
+	p->event.secret_len = out_len;
+	p->out = out;
+	__u32 tid = (__u32)id;
+	fill_connection(&p->event, tid);
+	bpf_map_update_elem(&pending_secrets, &tid, p, BPF_ANY);
+}
+
+/*
+ * A TLS 1.0-1.2 master secret with its client random, both in the traced process's memory (the
+ * "key expansion" PRF's inputs): one CLIENT_RANDOM line, sent at once.
+ */
+static __always_inline void send_master_secret(__u64 id, __u64 secret, __u64 secret_len, __u64 random)
+{
+	struct tls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		COUNT(ring_full);
+		return;
+	}
+	prepare(e, TLS_LABEL_MASTER_SECRET, id);
+	read_secret(e, secret, secret_len);
+	if (!bpf_probe_read_user(e->client_random, TLS_RANDOM_LEN, (void *)random))
+		e->flags |= TLS_FLAG_RANDOM_KNOWN;
+	fill_connection(e, (__u32)id);
+	send(e);
+}
+
 #define OSSL_PARAM_OCTET_STRING 5 /* include/openssl/core.h */
 
 /* A KDF call's OSSL_PARAM array, read with one probe read (cheaper than one per parameter). */
@@ -343,15 +381,7 @@ int BPF_KPROBE(kdf_derive_entry, void *kdf_ctx, void *out, __u64 outlen, void *p
 	}
 
 	if (label) {
-		/* TLS 1.3: "out" is written by this call; send the secret when the thread moves on */
-		struct pending_secret *p = bpf_map_lookup_elem(&scratch, &zero);
-		if (!p)
-			return 0;
-		prepare(&p->event, label, id);
-		p->event.secret_len = outlen;
-		p->out = (__u64)out;
-		fill_connection(&p->event, tid);
-		bpf_map_update_elem(&pending_secrets, &tid, p, BPF_ANY);
+		derive_later(label, id, (__u64)out, outlen); /* TLS 1.3: "out" is written by this call */
 		return 0;
 	}
 	/* TLS 1.0-1.2, tls1_PRF(): "digest", "secret" = master secret, "seed" = "key expansion",
@@ -362,17 +392,7 @@ int BPF_KPROBE(kdf_derive_entry, void *kdf_ctx, void *out, __u64 outlen, void *p
 	struct ossl_param *random = &array->p[4];
 	if (random->data_size != TLS_RANDOM_LEN || !param_named(secret, "secret", 7) || !param_named(random, "seed", 5))
 		return 0;
-	struct tls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		COUNT(ring_full);
-		return 0;
-	}
-	prepare(e, TLS_LABEL_MASTER_SECRET, id);
-	read_secret(e, secret->data, secret->data_size);
-	if (!bpf_probe_read_user(e->client_random, TLS_RANDOM_LEN, (void *)random->data))
-		e->flags |= TLS_FLAG_RANDOM_KNOWN;
-	fill_connection(e, tid);
-	send(e);
+	send_master_secret(id, secret->data, secret->data_size, random->data);
 	return 0;
 }
 

@@ -10,9 +10,9 @@ import dev.tlscap.testing.Requirements;
 import dev.tlscap.testing.Tshark;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Tag;
@@ -104,26 +104,13 @@ class DiscoveryIT {
   @Test
   void anOpenSslProgramInAChrootOfItsOwnInAnotherMountNamespace() throws Exception {
     Requirements.requireCommand("unshare", "util-linux");
-    Path root = Files.createDirectories(dir.resolve("root"));
-    Path binary = Path.of("/usr/bin/openssl");
-    copyInto(root, binary, Path.of("/usr/bin/rootedssl"));
-    for (String line : Command.run(Duration.ofSeconds(10), "ldd", binary.toString()).check().stdout().lines().toList()) {
-      String path = line.contains("=>") ? line.split("=>")[1].trim().split(" ")[0] : line.trim().split(" ")[0];
-      if (path.startsWith("/")) {
-        copyInto(root, Path.of(path), Path.of(path));
-      }
-    }
+    Path root = ProgramRoot.build(dir.resolve("root"), Path.of("/usr/bin/openssl"), "/usr/bin/rootedssl", Map.of(),
+        library -> true);
     String request = "printf 'GET /rooted-%d HTTP/1.0\\r\\n\\r\\n'";
     String run = " | unshare -m chroot " + root + " /usr/bin/rootedssl s_client -quiet -connect 127.0.0.1:PORT";
     List<String> uris = capture("rootedssl", String.format(request, 0) + run + "; " + String.format(request, 1) + run
         + "; echo ok", "libcrypto.so.3 (pid ");
     assertEquals(List.of("/rooted-0", "/rooted-1"), uris,
         "a program with its own libcrypto, traced from its first handshake");
-  }
-
-  private static void copyInto(Path root, Path file, Path as) throws Exception {
-    Path target = root.resolve(as.toString().substring(1));
-    Files.createDirectories(target.getParent());
-    Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
   }
 }

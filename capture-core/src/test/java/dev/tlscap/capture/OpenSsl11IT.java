@@ -11,9 +11,9 @@ import dev.tlscap.testing.Requirements;
 import dev.tlscap.testing.Tshark;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -47,17 +47,13 @@ class OpenSsl11IT {
     Assumptions.assumeTrue(unpacked != null && !unpacked.isEmpty(),
         "TLSCAP_OPENSSL11 is not set (build/test sets it with build/openssl11)");
     Path from = Path.of(unpacked);
-    Path root = Files.createDirectories(dir.resolve("root"));
-    copyInto(root, from.resolve("usr/bin/openssl"), "/usr/bin/openssl11");
-    copyInto(root, from.resolve("usr/lib/x86_64-linux-gnu/libcrypto.so.1.1"), "/usr/lib/x86_64-linux-gnu/libcrypto.so.1.1");
-    copyInto(root, from.resolve("usr/lib/x86_64-linux-gnu/libssl.so.1.1"), "/usr/lib/x86_64-linux-gnu/libssl.so.1.1");
     String libraries = from.resolve("usr/lib/x86_64-linux-gnu").toString();
-    for (String line : Command.run(Duration.ofSeconds(10), dir, java.util.Map.of("LD_LIBRARY_PATH", libraries), "ldd",
-        from.resolve("usr/bin/openssl").toString()).check().stdout().lines().toList()) {
-      String path = line.contains("=>") ? line.split("=>")[1].trim().split(" ")[0] : line.trim().split(" ")[0];
-      if (path.startsWith("/") && !path.contains("libssl") && !path.contains("libcrypto")) {
-        copyInto(root, Path.of(path), path); // libc, ld.so, libz...: the host's
-      }
+    // its own libssl and libcrypto in the root's /usr/lib (where its ld.so finds them), the host's libc
+    Path root = ProgramRoot.build(dir.resolve("root"), from.resolve("usr/bin/openssl"), "/usr/bin/openssl11",
+        Map.of("LD_LIBRARY_PATH", libraries), library -> !library.contains("libssl") && !library.contains("libcrypto"));
+    for (String library : List.of("libcrypto.so.1.1", "libssl.so.1.1")) {
+      ProgramRoot.copyInto(root, from.resolve("usr/lib/x86_64-linux-gnu").resolve(library),
+          "/usr/lib/x86_64-linux-gnu/" + library);
     }
     Files.createDirectories(root.resolve("keys"));
     try (OpenSslServer server = OpenSslServer.start(dir)) {
@@ -78,11 +74,5 @@ class OpenSsl11IT {
           "tlscap's key log lines are the client's own");
       assertEquals(List.of("/openssl11"), Tshark.column(out, "http.request", "http.request.uri"));
     }
-  }
-
-  private static void copyInto(Path root, Path file, String as) throws Exception {
-    Path target = root.resolve(as.substring(1));
-    Files.createDirectories(target.getParent());
-    Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
   }
 }
