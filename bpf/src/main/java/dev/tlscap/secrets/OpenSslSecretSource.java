@@ -224,7 +224,7 @@ public final class OpenSslSecretSource implements SecretSource {
       }
       finder.attached(library);
       libraries.add(library);
-      messages.accept("TLS secrets from " + TlsLibraryFinder.display(library.path())
+      messages.accept("TLS secrets from " + TlsLibraryFinder.display(library.path(), library.origin())
           + (described != null ? " (" + described + ")" : ""));
       return true;
     } catch (BpfException e) {

@@ -353,13 +353,24 @@ public final class TlsLibraryFinder {
     return "it does not define " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x: a libcrypto, or a program linking it statically)";
   }
 
-  /** A path under /proc/PID/root shown as "PATH (in the mount namespace of pid PID)". */
+  /** A path under /proc/PID/root shown as "PATH (pid PID)" (the path in that process's mount namespace). */
   static String display(Path path) {
+    return display(path, null);
+  }
+
+  /**
+   * How a traced file is named to users: its path, and the process it was found through ("pid N":
+   * a program that just started, a path in its own root, or a file deleted since it was mapped).
+   */
+  public static String display(Path path, String origin) {
     String s = path.toString();
     if (s.startsWith("/proc/") && s.contains("/root/")) {
       int root = s.indexOf("/root/");
       return s.substring(root + 5) + " (pid " + s.substring(6, root) + ")";
     }
-    return s;
+    if (s.startsWith("/proc/") && s.contains("/map_files/")) {
+      return "a deleted file mapped by pid " + s.substring(6, s.indexOf("/map_files/"));
+    }
+    return origin != null && origin.startsWith("pid ") ? s + " (" + origin + ")" : s;
   }
 }

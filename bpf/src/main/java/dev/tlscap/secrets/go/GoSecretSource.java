@@ -10,6 +10,7 @@ import dev.tlscap.secrets.SecretSource;
 import dev.tlscap.secrets.TlsEventListener;
 import dev.tlscap.secrets.TlsEventView;
 import dev.tlscap.secrets.TlsLibrary;
+import dev.tlscap.secrets.TlsLibraryFinder;
 import dev.tlscap.secrets.TlsSecret;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -194,7 +195,7 @@ public final class GoSecretSource implements SecretSource {
     GoTlsInspection inspection = GoTlsInspection.of(file);
     seen.put(id, inspection.kind());
     if (inspection.kind() == GoTlsInspection.Kind.UNTRACEABLE) {
-      messages.accept(GoTlsProbe.message(display(file), inspection));
+      messages.accept(GoTlsProbe.message(TlsLibraryFinder.display(file, origin), inspection));
     }
     if (inspection.kind() != GoTlsInspection.Kind.TRACEABLE) {
       return Optional.empty();
@@ -211,7 +212,7 @@ public final class GoSecretSource implements SecretSource {
           TlsLibrary.Kind.GO, java.util.Map.of());
       libraries.add(library);
       seen.put(id[0] + ":" + id[1], GoTlsInspection.Kind.TRACEABLE);
-      messages.accept(GoTlsProbe.message(display(target.path()), target));
+      messages.accept(GoTlsProbe.message(TlsLibraryFinder.display(target.path(), origin), target));
       return Optional.of(library);
     } catch (BpfException | IOException e) {
       if (mustWork) {
@@ -263,15 +264,5 @@ public final class GoSecretSource implements SecretSource {
   private static String identity(Path path) throws IOException {
     Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino");
     return a.get("dev") + ":" + a.get("ino");
-  }
-
-  /** A path under /proc/PID/root shown as "PATH (pid PID)", as the OpenSSL source shows it. */
-  static String display(Path path) {
-    String s = path.toString();
-    if (s.startsWith("/proc/") && s.contains("/root/")) {
-      int root = s.indexOf("/root/");
-      return s.substring(root + 5) + " (pid " + s.substring(6, root) + ")";
-    }
-    return s;
   }
 }
