@@ -25,21 +25,21 @@ struct exec_event {
 };
 
 /*
- * A process opened a file named *.so (dlopen: a JNI library such as netty-tcnative, extracted to a
+ * A process loads a library with dlopen (a JNI library such as netty-tcnative, extracted to a
  * temporary file, loaded and deleted at once): looked at before the library is used.
  */
 struct exec_library_event {
 	__u64 timestamp_ns;
 	__u32 pid;
 	__u32 kind;                /* EXEC_EVENT_LIBRARY */
-	__u8 path[EXEC_PATH_LEN];  /* as given to openat, NUL-terminated */
+	__u8 path[EXEC_PATH_LEN];  /* as given to dlopen, NUL-terminated */
 };
 
 /* struct exec_counters: one per CPU. */
 struct exec_counters {
 	__u64 execs;     /* execs seen (traced processes) */
 	__u64 ring_full; /* execs not reported: the ring was full */
-	__u64 libraries; /* *.so files opened (traced processes) */
+	__u64 libraries; /* dlopen calls (traced processes) */
 };
 
 #endif

@@ -4,8 +4,8 @@
  * library to trace (Go binaries, programs with OpenSSL linked in) before it does much TLS: a
  * uprobe attaches to the file, so later processes of the same program are covered at once.
  * One small event per exec, which wakes the reader if it waits (epoll); nothing is read from user
- * memory there. Also reports files named *.so that processes open (the syscalls:sys_enter_openat
- * tracepoint: dlopen of a JNI library that links a TLS library statically), with their path.
+ * memory there. Also reports the libraries processes load with dlopen (a uprobe on libc's: a JNI
+ * library that links a TLS library statically), with their path.
  * Honours the same --pid/--comm filters as the secret probes.
  */
 #include "kernel_types.h"
@@ -78,17 +78,6 @@ int program_started(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* The syscalls:sys_enter_openat tracepoint's record (its format file: 8 common bytes, the syscall number, the arguments). */
-struct openat_enter {
-	__u64 common;
-	__s32 nr;
-	__u32 pad;
-	__u64 dfd;
-	__u64 filename;
-	__u64 flags;
-	__u64 mode;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -96,23 +85,15 @@ struct {
 	__type(value, struct exec_library_event);
 } library_scratch SEC(".maps");
 
-/* A file named *.so being opened: most likely dlopen (ld.so opens versioned names, libfoo.so.N). */
-SEC("tracepoint/syscalls/sys_enter_openat")
-int library_opened(struct openat_enter *ctx)
+/*
+ * dlopen(const char *filename, int flags), a uprobe on libc's: a library loaded at run time (a JVM's
+ * JNI library, extracted to a temporary file and loaded at once). A uprobe costs only its callers,
+ * where a syscall tracepoint (openat) would put every syscall of the host on the slow path.
+ */
+SEC("uprobe")
+int BPF_KPROBE(library_opened, const char *filename)
 {
-	/* dlopen opens for reading; the one who writes the file (extracting it) is not loading it yet */
-	if ((ctx->flags & 3 /* O_ACCMODE */) != 0 /* O_RDONLY */)
-		return 0;
-	__u32 zero = 0;
-	struct exec_library_event *s = bpf_map_lookup_elem(&library_scratch, &zero);
-	if (!s)
-		return 0;
-	long n = bpf_probe_read_user_str(s->path, EXEC_PATH_LEN, (void *)ctx->filename);
-	if (n < 5 || n > EXEC_PATH_LEN)
-		return 0;
-	/* n counts the NUL: the name ends at n - 2 */
-	if (s->path[(n - 4) & (EXEC_PATH_LEN - 1)] != '.' || s->path[(n - 3) & (EXEC_PATH_LEN - 1)] != 's' ||
-	    s->path[(n - 2) & (EXEC_PATH_LEN - 1)] != 'o')
+	if (!filename)
 		return 0;
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	char comm[EXEC_COMM_LEN] = {};
@@ -123,6 +104,10 @@ int library_opened(struct openat_enter *ctx)
 	if (bpf_core_read_str(comm, EXEC_COMM_LEN, &leader->comm) < 0)
 		bpf_get_current_comm(comm, sizeof(comm));
 	if (!traced(pid, comm))
+		return 0;
+	__u32 zero = 0;
+	struct exec_library_event *s = bpf_map_lookup_elem(&library_scratch, &zero);
+	if (!s || bpf_probe_read_user_str(s->path, EXEC_PATH_LEN, filename) < 2)
 		return 0;
 	struct exec_counters *c = bpf_map_lookup_elem(&exec_stats, &zero);
 	if (c)

@@ -6,6 +6,8 @@ import dev.tlscap.bpf.BpfObject;
 import dev.tlscap.bpf.Posix;
 import dev.tlscap.bpf.RingBufferReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.function.IntConsumer;
 
 /**
@@ -72,11 +74,40 @@ public final class ExecWatcher implements AutoCloseable {
       object.load();
       ExecWatcher watcher = new ExecWatcher(object);
       object.program("program_started").attachRawTracepoint("sched_process_exec");
-      object.program("library_opened").attachTracepoint("syscalls", "sys_enter_openat");
+      watcher.watchDlopen();
       return watcher;
     } catch (RuntimeException e) {
       object.close();
       throw e;
+    }
+  }
+
+  /** The C libraries whose dlopen is watched: glibc's libc.so.6 (2.34+) and libdl.so.2 (older), where they define it. */
+  static final List<Path> DLOPEN_LIBRARIES = List.of(Path.of("/lib/x86_64-linux-gnu/libc.so.6"),
+      Path.of("/lib/x86_64-linux-gnu/libdl.so.2"), Path.of("/lib/aarch64-linux-gnu/libc.so.6"),
+      Path.of("/lib/aarch64-linux-gnu/libdl.so.2"), Path.of("/lib64/libc.so.6"), Path.of("/lib64/libdl.so.2"));
+
+  /** Attaches the dlopen probe to each C library here that defines dlopen (each file once). */
+  private void watchDlopen() {
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (Path library : DLOPEN_LIBRARIES) {
+      try {
+        Path real = library.toRealPath();
+        dev.tlscap.bpf.ElfSymbols symbols = seen.add(real.toString())
+            ? dev.tlscap.bpf.ElfSymbols.read(real, java.util.Set.of("dlopen"), dev.tlscap.bpf.ElfSymbols.Version.NEVER)
+            : null;
+        if (symbols == null || symbols.fileOffset("dlopen") < 0) {
+          continue;
+        }
+        // by offset: glibc defines dlopen twice (two symbol versions, one address)
+        long site = symbols.fileOffset("dlopen")
+            + dev.tlscap.bpf.UprobeSite.entryOffset(symbols.code("dlopen"), System.getProperty("os.arch"));
+        object.program("library_opened").attachUprobeAt(real, site, "dlopen", 0);
+      } catch (java.io.IOException e) {
+        // not on this distribution
+      } catch (dev.tlscap.bpf.BpfException e) {
+        // without it, a library loaded later is found by the rescans of its process (1 s, 5 s)
+      }
     }
   }
 
