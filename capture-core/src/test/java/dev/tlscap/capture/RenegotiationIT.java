@@ -47,7 +47,7 @@ class RenegotiationIT {
           Long.toString(server.pid()), "port", Integer.toString(server.port()))) {
         // "R" alone on a line makes s_client renegotiate; the request goes after the new handshake.
         Command.Result client = Command.sh(Duration.ofSeconds(30), "(sleep 0.5; echo R; sleep 1;"
-            + " printf 'GET /after-renegotiation HTTP/1.0\\n\\n'; sleep 1) | openssl s_client -crlf -tls1_2"
+            + " printf 'GET /after-renegotiation HTTP/1.0\\r\\n\\r\\n'; sleep 1) | openssl s_client -tls1_2"
             + " -connect 127.0.0.1:" + server.port());
         assertTrue(client.stderr().contains("RENEGOTIATING") && client.stdout().contains("HTTP/1.0 200 ok"),
             "the client renegotiated and got its answer: " + client.stdout() + client.stderr());
@@ -59,10 +59,12 @@ class RenegotiationIT {
       assertEquals(2, serverLines.size(), "the server derived two master secrets: " + serverLines);
       assertEquals(serverLines, dsbLinesBeforeTheirRecords(out), "both CLIENT_RANDOM lines in the file's DSBs");
     }
-    assertEquals(List.of("/after-renegotiation"), Tshark.column(out, "http.request", "http.request.uri"),
-        "the request under the renegotiated keys, decrypted with no key file");
-    String answer = Tshark.run(out, "-qz", "follow,tls,ascii,0").check().stdout();
-    assertTrue(answer.contains("HTTP/1.0 200 ok"), "the answer too: " + answer);
+    // The TLS stream as tshark decrypts it with no key file (not its HTTP view: s_client sometimes
+    // sends the request's last CRLF apart, and the HTTP dissector then waits for it).
+    String decrypted = Tshark.run(out, "-qz", "follow,tls,ascii,0").check().stdout();
+    assertTrue(decrypted.contains("GET /after-renegotiation HTTP/1.0"),
+        "the request under the renegotiated keys, decrypted: " + decrypted);
+    assertTrue(decrypted.contains("HTTP/1.0 200 ok"), "the answer too: " + decrypted);
   }
 
   /** The DSBs' lines in file order; the second comes before the last packet (the new keys' records follow it). */
