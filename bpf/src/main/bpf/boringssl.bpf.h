@@ -33,17 +33,10 @@ int bssl_hkdf_expand(struct pt_regs *ctx)
 	__u32 tid = (__u32)id;
 	flush_pending(tid);
 	__u64 out = ctx->di, out_len = ctx->si, info = ctx->r9, info_len = 0;
-	if (bpf_probe_read_user(&info_len, sizeof(info_len), (void *)(ctx->sp + 8)) || info_len < 3 + 6 + 10 ||
-	    out_len == 0 || out_len > TLS_SECRET_MAX)
+	if (bpf_probe_read_user(&info_len, sizeof(info_len), (void *)(ctx->sp + 8)) || out_len == 0 ||
+	    out_len > TLS_SECRET_MAX)
 		return 0;
-	/* length (2), label length (1), "tls13 " (6), the label (10 to 12 bytes for the ones wanted) */
-	__u8 text[3 + 6 + 12] = {};
-	if (bpf_probe_read_user(text, sizeof(text), (void *)info))
-		return 0;
-	__u32 label_len = text[2];
-	if (label_len < 6 + 10 || label_len > 6 + 12 || !equals(text + 3, "tls13 ", 6))
-		return 0;
-	__u32 label = tls13_label(text + 9, label_len - 6);
+	__u32 label = hkdf_info_label(info, info_len);
 	if (label)
 		derive_later(label, id, out, out_len);
 #endif

@@ -26,7 +26,7 @@ struct ossl11_state {
 	__u64 ctx;      /* the EVP_PKEY_CTX being set up */
 	__u32 label;    /* TLS 1.3: the secret the next derive makes */
 	__u32 step;     /* TLS 1.2: 1 secret, 2 "key expansion", 3 server random */
-	__u8 secret[48];
+	__u64 secret;   /* TLS 1.2: the master secret (the session's, alive through the PRF call) */
 };
 
 struct {
@@ -63,16 +63,12 @@ int ossl11_ctrl(struct pt_regs *ctx)
 		s->step = 0;
 	}
 	if (cmd == OSSL11_CTRL_HKDF_INFO) {
-		__u8 text[3 + 6 + 12] = {};
-		if (p1 < 3 + 6 + 10 || bpf_probe_read_user(text, sizeof(text), (void *)p2))
-			return 0;
-		__u32 label_len = text[2];
-		if (label_len >= 6 + 10 && label_len <= 6 + 12 && equals(text + 3, "tls13 ", 6))
-			s->label = tls13_label(text + 9, label_len - 6);
+		s->label = p1 > 0 ? hkdf_info_label(p2, p1) : 0;
 		return 0;
 	}
 	if (cmd == OSSL11_CTRL_TLS_SECRET) {
-		s->step = p1 == 48 && !bpf_probe_read_user(s->secret, 48, (void *)p2) ? 1 : 0;
+		s->step = p1 == 48 ? 1 : 0;
+		s->secret = p2;
 		return 0;
 	}
 	/* a seed: "key expansion", then the server random, then the client random */
@@ -83,18 +79,7 @@ int ossl11_ctrl(struct pt_regs *ctx)
 		s->step = 3;
 	} else if (s->step == 3 && p1 == TLS_RANDOM_LEN) {
 		s->step = 0;
-		struct tls_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (!e) {
-			COUNT(ring_full);
-			return 0;
-		}
-		prepare(e, TLS_LABEL_MASTER_SECRET, id);
-		e->secret_len = 48;
-		__builtin_memcpy(e->secret, s->secret, 48);
-		if (!bpf_probe_read_user(e->client_random, TLS_RANDOM_LEN, (void *)p2))
-			e->flags |= TLS_FLAG_RANDOM_KNOWN;
-		fill_connection(e, tid);
-		send(e);
+		send_master_secret(id, s->secret, 48, p2);
 	} else if (p1 > 0) {
 		s->step = 0;
 	}

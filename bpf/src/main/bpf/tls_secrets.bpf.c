@@ -197,6 +197,23 @@ static __always_inline __u32 tls13_label(const __u8 *label, __u64 length)
 	return 0;
 }
 
+/*
+ * The TLS 1.3 secret an HKDF-Expand-Label info names (RFC 8446 7.1: uint16 length, uint8 label
+ * length, "tls13 " + label, context), or 0; for the libraries whose HKDF sees the whole info
+ * (BoringSSL's HKDF_expand, OpenSSL 1.1's EVP_PKEY_CTRL_HKDF_INFO).
+ */
+static __always_inline __u32 hkdf_info_label(__u64 info, __u64 info_len)
+{
+	/* length (2), label length (1), "tls13 " (6), the label (10 to 12 bytes for the ones wanted) */
+	__u8 text[3 + 6 + 12] = {};
+	if (info_len < 3 + 6 + 10 || bpf_probe_read_user(text, sizeof(text), (void *)info))
+		return 0;
+	__u32 label_len = text[2];
+	if (label_len < 6 + 10 || label_len > 6 + 12 || !equals(text + 3, "tls13 ", 6))
+		return 0;
+	return tls13_label(text + 9, label_len - 6);
+}
+
 /* Fills the socket and the random of an event from what the thread's I/O showed. */
 static __always_inline void fill_connection(struct tls_event *e, __u32 tid)
 {

@@ -159,32 +159,25 @@ public final class OpenSslSecretSource implements SecretSource {
   /** Finds and traces libraries not traced yet; returns them. */
   @Override
   public List<TlsLibrary> scan() {
-    List<TlsLibrary> added = new ArrayList<>();
-    for (TlsLibrary library : finder.scan()) {
-      if (attach(library, false)) {
-        added.add(library);
-      }
-    }
-    return added;
+    return attachAll(finder.scan());
   }
 
   /** Traces the libraries process {@code pid} maps, if new (e.g. right after it started). */
   @Override
   public List<TlsLibrary> scanProcess(int pid) {
-    List<TlsLibrary> added = new ArrayList<>();
-    for (TlsLibrary library : finder.scanProcess(pid)) {
-      if (attach(library, false)) {
-        added.add(library);
-      }
-    }
-    return added;
+    return attachAll(finder.scanProcess(pid));
   }
 
   /** Traces the libcrypto files of a started program's root, when it is not ours (a container, a chroot). */
   @Override
   public List<TlsLibrary> scanRoot(int pid) {
+    return attachAll(finder.scanRoot(pid));
+  }
+
+  /** Attaches each library found; returns those attached (a failure is a warning line). */
+  private List<TlsLibrary> attachAll(List<TlsLibrary> found) {
     List<TlsLibrary> added = new ArrayList<>();
-    for (TlsLibrary library : finder.scanRoot(pid)) {
+    for (TlsLibrary library : found) {
       if (attach(library, false)) {
         added.add(library);
       }

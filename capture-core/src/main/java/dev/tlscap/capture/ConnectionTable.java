@@ -138,7 +138,7 @@ final class ConnectionTable {
       }
     }
     if (flow.tls != null && (flow.isHeld() || flow.followLate || flow.state == TcpFlow.State.KEYED
-        && flow.tls.fullyKeyed())) { // keyed: a TLS 1.2 stream reads on for renegotiations
+        && flow.tls.readsOn())) { // keyed: a TLS 1.2 stream reads on for renegotiations
       if (h.payloadLength > 0) {
         follow(flow, fromClient, p.data, h, now);
       }
@@ -243,7 +243,7 @@ final class ConnectionTable {
     if (!hadRandom) {
       applyDecisions(matcher.onStream(tls), now); // may key secrets that came first (TLS 1.2, or socket tracing)
     }
-    if (learnt && (flow.isHeld() || tls.fullyKeyed())) {
+    if (learnt && (flow.isHeld() || tls.readsOn())) {
       applyDecisions(matcher.onRecords(tls, now), now);
     }
     if (flow.state == TcpFlow.State.KEYED && tls.renegotiating()) {

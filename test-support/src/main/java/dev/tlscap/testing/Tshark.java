@@ -78,7 +78,11 @@ public final class Tshark {
    * are meant to be damaged: tshark exits 2 on a file cut short, after printing what it could read).
    */
   public static Command.Result run(Path file, String... args) {
-    List<String> argv = new ArrayList<>(List.of("tshark", "--disable-protocol", "pmproxy", "-r", file.toString()));
+    // Heuristic dissectors first (TLS has one): a client's ephemeral port that happens to be some
+    // protocol's registered port (pmproxy 44322, EtherNet/IP 44818, ...) would otherwise decode that
+    // connection as that protocol, and its TLS would stay unread.
+    List<String> argv = new ArrayList<>(List.of("tshark", "-o", "tcp.try_heuristic_first:TRUE", "--disable-protocol",
+        "pmproxy", "-r", file.toString()));
     argv.addAll(List.of(args));
     return Command.run(TIMEOUT, argv.toArray(new String[0]));
   }

@@ -314,11 +314,12 @@ public final class SecretMatcher {
   /** A CLIENT_RANDOM line with the random of {@code entry}'s renegotiation: its master secret. */
   private void keyRenegotiation(StreamEntry entry, Bytes random, TlsSecret event) {
     TlsStream stream = entry.stream;
-    if (event.label() != TlsLabel.CLIENT_RANDOM || entry.closed) {
+    Renegotiation renegotiation = stream.renegotiation();
+    if (event.label() != TlsLabel.CLIENT_RANDOM || entry.closed || renegotiation == null) {
       counts.unmatched++; // a TLS 1.2 handshake has no other secret
       return;
     }
-    byte[] had = stream.renegotiationSecret(random.bytes);
+    byte[] had = renegotiation.secretOf(random.bytes);
     if (had != null) {
       if (Arrays.equals(had, event.secret())) {
         counts.keyedAgain++;
@@ -326,7 +327,7 @@ public final class SecretMatcher {
       }
       return;
     }
-    if (!stream.keyRenegotiation(random.bytes, event.secret())) {
+    if (!renegotiation.key(random.bytes, event.secret())) {
       counts.rejected++; // not a master secret (48 bytes)
       return;
     }

@@ -374,6 +374,14 @@ public final class TlsStream {
   }
 
   /**
+   * Fully keyed and still reading its records: a TLS 1.2 stream following renegotiations (any
+   * other keyed stream has stopped both directions: feeding it would cost for nothing).
+   */
+  public boolean readsOn() {
+    return fullyKeyed && !(client.stopped && server.stopped);
+  }
+
+  /**
    * TLS 1.2 renegotiation: a new handshake inside this keyed connection started (its encrypted
    * ClientHello was read) and its master secret is not keyed yet; its client random is
    * {@link #renegotiationRandom} {@code (renegotiations() - 1)}. The connection's next records
@@ -393,17 +401,9 @@ public final class TlsStream {
     return renegotiation.clientRandom(i);
   }
 
-  /** The master secret keyed for the renegotiation with {@code clientRandom}, or null. */
-  byte[] renegotiationSecret(byte[] clientRandom) {
-    return renegotiation != null ? renegotiation.secretOf(clientRandom) : null;
-  }
-
-  /**
-   * Keys a renegotiation's master secret (by its client random, read from the decrypted
-   * ClientHello); false when no renegotiation of this stream has that random or it has its secret.
-   */
-  boolean keyRenegotiation(byte[] clientRandom, byte[] masterSecret) {
-    return renegotiation != null && renegotiation.key(clientRandom, masterSecret);
+  /** Its renegotiations (the matcher keys their secrets there), or null when it follows none. */
+  Renegotiation renegotiation() {
+    return renegotiation;
   }
 
   /** The secret keyed to this stream for {@code label} (do not modify), or null. */
