@@ -27,6 +27,7 @@ import java.util.List;
  * @param filter the in-kernel filter ({@code [filter]}, {@code --port}, {@code --host})
  * @param quiet {@code -q}: no status line
  * @param socketTracing {@code --socket-tracing}
+ * @param java {@code --java}: attach tlscap's agent to JVMs (JSSE)
  * @param attachMode {@code --tc-mode}
  * @param debugBpf {@code --debug-bpf}: libbpf's and the verifier's log on stderr
  * @param packetRingBytes {@code -B}: the packet ring buffer's size in bytes (a power of two)
@@ -49,6 +50,7 @@ record CaptureConfig(
     PacketFilter filter,
     boolean quiet,
     boolean socketTracing,
+    boolean java,
     AttachMode attachMode,
     boolean debugBpf,
     int packetRingBytes,

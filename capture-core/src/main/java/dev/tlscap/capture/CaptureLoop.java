@@ -3,6 +3,8 @@ package dev.tlscap.capture;
 
 import dev.tlscap.bpf.BpfException;
 import dev.tlscap.bpf.Posix;
+import dev.tlscap.capture.jsse.JavaHint;
+import dev.tlscap.capture.jsse.JavaSecretSource;
 import dev.tlscap.capture.tls.SecretMatcher;
 import dev.tlscap.pcapng.CaptureFileListener;
 import dev.tlscap.pcapng.Direction;
@@ -70,6 +72,8 @@ final class CaptureLoop {
   private KeyLogFile keyLog;
   private CaptureFileSink sink;
   private ConnectionTable table;
+  /** Without --java: whether sessions without secrets were a JVM's (the summary says so once). */
+  private JavaHint javaHint;
   private IoRegistration packetRegistration;
   private IoRegistration execRegistration;
   private int[] linkTypes = new int[0];
@@ -207,6 +211,10 @@ final class CaptureLoop {
       sink = new CaptureFileSink(writer, keyLog, stats, limit);
       table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(config.holdNanos(), config.holdBytes(), limit),
           new SecretMatcher(matcherTtlNanos(config.holdNanos()), SecretMatcher.DEFAULT_MAX_CANDIDATES));
+      if (!config.java()) {
+        javaHint = new JavaHint(Path.of("/proc"));
+        table.releasedWithoutSecrets = javaHint::releasedWithoutSecrets;
+      }
     } catch (RuntimeException e) {
       closeAll();
       throw e;
@@ -552,7 +560,14 @@ final class CaptureLoop {
   private void summary(InterfaceCounters total) {
     err.println(stats.packetsLine(total.dropped()) + (writer != null && writer.filesNotCompressed() > 0
         ? "; " + writer.filesNotCompressed() + " completed files not compressed" : ""));
-    err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null));
+    JavaSecretSource java = secrets != null ? secrets.java() : null;
+    err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null)
+        + (java != null ? "; " + java.jvmsAttached() + " JVMs attached (--java)"
+            + (java.jvmsNotAttached() > 0 ? ", " + java.jvmsNotAttached() + " not (see above)" : "") : ""));
+    String hint = javaHint != null ? javaHint.summaryLine() : null;
+    if (hint != null) {
+      err.println("tlscap: " + hint);
+    }
   }
 
   /** Closes whatever is open, in reverse order of opening; never throws. */

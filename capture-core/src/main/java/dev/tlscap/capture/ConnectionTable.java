@@ -59,6 +59,13 @@ final class ConnectionTable {
   private final CaptureStats stats;
   private final Limits limits;
   private final SecretMatcher matcher;
+  /** Told the two ports of each TLS session released without its secrets (the {@code --java} hint), or null. */
+  PortsListener releasedWithoutSecrets;
+
+  /** Told a TCP connection's two ports. */
+  interface PortsListener {
+    void ports(int portA, int portB);
+  }
   private final ProcessAttribution attribution = new ProcessAttribution();
   private final PacketHeaders headers = new PacketHeaders();
   private final FlowKey probe = new FlowKey();
@@ -441,6 +448,9 @@ final class ConnectionTable {
         if (!flow.releasedIncomplete) {
           flow.releasedIncomplete = true;
           stats.flowsReleasedWithoutSecrets++;
+          if (releasedWithoutSecrets != null) {
+            releasedWithoutSecrets.ports(flow.key.aPort, flow.key.bPort);
+          }
         }
         flow.packetsReleasedIncomplete += packets;
         stats.packetsReleasedWithoutSecrets += packets;

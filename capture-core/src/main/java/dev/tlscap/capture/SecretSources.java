@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture;
 
+import dev.tlscap.capture.jsse.JavaSecretSource;
 import dev.tlscap.secrets.ExecWatcher;
 import dev.tlscap.secrets.OpenSslSecretSource;
 import dev.tlscap.secrets.SecretSource;
@@ -18,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Every {@link SecretSource} of the capture (OpenSSL 3, Go crypto/tls) and the {@link ExecWatcher}
+ * Every {@link SecretSource} of the capture (OpenSSL 3 and its kin, Go crypto/tls, JSSE with
+ * {@code --java}) and the {@link ExecWatcher}
  * that shows them each program started later, so that programs are traced with no flag: at start,
  * the host's libraries and running programs; then every program as it starts (its executable at
  * once, the libraries it maps shortly after); and every 5 s a rescan for what appeared otherwise
@@ -31,6 +33,8 @@ final class SecretSources implements AutoCloseable {
   private final List<SecretSource> sources = new ArrayList<>();
   private final ScheduledExecutorService loop;
   private ExecWatcher execWatcher;
+  /** {@code --java}'s source, or null. */
+  private JavaSecretSource java;
 
   private SecretSources(ScheduledExecutorService loop) {
     this.loop = loop;
@@ -54,6 +58,13 @@ final class SecretSources implements AutoCloseable {
           Math.max(1 << 16, config.secretRingBytes() / 4), Path.of("/proc")), messages);
       all.sources.add(go);
       go.scan();
+      if (config.java()) {
+        JavaSecretSource java = JavaSecretSource.open(new JavaSecretSource.Options(config.pid(), config.comm(),
+            Path.of("/proc")), messages);
+        all.sources.add(java);
+        all.java = java;
+        java.scan();
+      }
       try {
         all.execWatcher = ExecWatcher.open(config.pid(), config.comm());
       } catch (RuntimeException e) {
@@ -171,6 +182,11 @@ final class SecretSources implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       return null;
     }
+  }
+
+  /** {@code --java}'s source, or null without it. */
+  JavaSecretSource java() {
+    return java;
   }
 
   /** Detaches everything; never throws. */

@@ -14,6 +14,7 @@ import dev.tlscap.tc.CaptureException;
 import dev.tlscap.tc.PacketFilter;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -122,6 +123,11 @@ public final class Tlscap implements Callable<Integer> {
       description = "Also follow TLS socket I/O in the kernel to key secrets of traffic tlscap does not capture "
           + "(costs every syscall on the host).")
   boolean socketTracing;
+
+  @Option(names = "--java",
+      description = "Also key Java programs (JSSE): load tlscap's agent into running and new JVMs (all, or the "
+          + "--pid/--comm ones) with the Attach API. Changes the running programs.")
+  boolean java;
 
   @Option(names = "--tc-mode", paramLabel = "MODE", description = "How to attach to interfaces: auto (default), tcx, clsact.")
   String tcMode = "auto";
@@ -283,7 +289,7 @@ public final class Tlscap implements Callable<Integer> {
     if (pid > 0 && !Files.isDirectory(Path.of("/proc", Integer.toString(pid)))) {
       throw new IllegalArgumentException("--pid " + pid + ": no such process (see 'ps')");
     }
-    if (comm != null && (comm.isEmpty() || comm.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 15)) {
+    if (comm != null && (comm.isEmpty() || comm.getBytes(StandardCharsets.UTF_8).length > 15)) {
       throw new IllegalArgumentException("--comm " + comm + ": give a process name of 1 to 15 bytes (the kernel keeps 15)");
     }
     for (Path p : libssl) {
@@ -312,7 +318,7 @@ public final class Tlscap implements Callable<Integer> {
     PacketFilter filter = filter();
     List<String> ifaces = interfaces.isEmpty() ? List.of("any") : List.copyOf(interfaces);
     return new CaptureConfig(ifaces, out, count, snapLength, rotation, compress, keyLog, pid, comm, List.copyOf(libssl),
-        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, mode, debugBpf, packetRing, secretRing);
+        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, java, mode, debugBpf, packetRing, secretRing);
   }
 
   /** The largest ring buffer: 512 MiB. */
