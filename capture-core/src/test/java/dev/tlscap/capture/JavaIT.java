@@ -10,6 +10,7 @@ import dev.tlscap.testing.Nginx;
 import dev.tlscap.testing.OpenSslServer;
 import dev.tlscap.testing.Requirements;
 import dev.tlscap.testing.Tshark;
+import dev.tlscap.testing.TrustAll;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -71,11 +72,63 @@ class JavaIT {
           }
           assertEquals(0, tlscap.interrupt(), tlscap.stderr());
           assertTrue(tlscap.stderr().contains("a JVM (java " + jdk), tlscap.stderr());
+          // attached before its first handshake: JSSE patched as it loaded, nothing redefined
+          assertFalse(tlscap.stderr().contains("JSSE was in use"), tlscap.stderr());
           assertTrue(tlscap.stderr().contains("5 TLS sessions, 5 with secrets"), tlscap.stderr());
           assertTrue(tlscap.stderr().contains("1 JVMs attached (--java)"), tlscap.stderr());
           assertEquals(new TreeSet<>(uris), requests(out), "decrypted with no key file");
         }
       }
+    }
+  }
+
+  @Test
+  void manyJvmsAtOnce() throws Exception {
+    try (Nginx nginx = Nginx.start(dir, List.of(), "127.0.0.1")) {
+      Path out = dir.resolve("many.pcapng");
+      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--java", "--comm",
+          "jsse-many", "port", Integer.toString(nginx.port()))) {
+        List<Jvm> jvms = new ArrayList<>();
+        try {
+          for (int i = 0; i < 3; i++) {
+            jvms.add(Jvm.start(dir, "17", "jsse-many", i == 1 ? "nobody" : null, "client"));
+          }
+          long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+          while (tlscap.stderr().lines().filter(l -> l.contains("a JVM (java ")).count() < 3) {
+            assertTrue(System.nanoTime() < deadline, tlscap.stderr());
+            Thread.sleep(50);
+          }
+          for (int i = 0; i < jvms.size(); i++) {
+            jvms.get(i).request("h1", "TLSv1.3", "https://127.0.0.1:" + nginx.port() + "/jvm-" + i);
+          }
+          assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+          assertTrue(tlscap.stderr().contains("3 JVMs attached (--java)"), tlscap.stderr());
+        } finally {
+          jvms.forEach(Jvm::close);
+        }
+      }
+      assertEquals(new TreeSet<>(List.of("/jvm-0", "/jvm-1", "/jvm-2")), requests(out));
+    }
+  }
+
+  @Test
+  void aJvmInAContainerWithItsOwnPidsAndTmp() throws Exception {
+    try (Nginx nginx = Nginx.start(dir, List.of(), "127.0.0.1")) {
+      Path out = dir.resolve("container.pcapng");
+      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--java", "--comm",
+          "jsse-container", "port", Integer.toString(nginx.port()))) {
+        // pid 1 of its own pid namespace, with a /tmp of its own: the agent's files go there, through
+        // /proc/PID/root. The host's /tmp (this test's files) stays reachable in it at /mnt.
+        try (Jvm client = Jvm.start(dir, "17", "jsse-container", null, List.of(), List.of("unshare", "--pid", "--fork",
+            "--mount", "--mount-proc", "sh", "-c",
+            "mount --bind /tmp /mnt && mount -t tmpfs tmpfs /tmp && exec \"$0\" \"$@\""), "client")) {
+          client.process.awaitOutput("ready", Duration.ofSeconds(30));
+          awaitAttached(tlscap);
+          client.request("h2", "TLSv1.3", "https://127.0.0.1:" + nginx.port() + "/from-a-container");
+          assertEquals(0, tlscap.interrupt(), tlscap.stderr());
+        }
+      }
+      assertEquals(new TreeSet<>(List.of("/from-a-container")), requests(out));
     }
   }
 
@@ -96,6 +149,7 @@ class JavaIT {
         curl("1.2", "https://127.0.0.1:" + port + "/curl-tls12");
         assertEquals(0, tlscap.interrupt(), tlscap.stderr());
         assertTrue(tlscap.stderr().contains("2 TLS sessions, 2 with secrets"), tlscap.stderr());
+        assertTrue(tlscap.stderr().contains("(JSSE was in use: the JVM recompiles"), tlscap.stderr());
       }
       assertEquals(new TreeSet<>(List.of("/curl-tls12", "/curl-tls13")), requests(out));
     }
@@ -232,6 +286,12 @@ class JavaIT {
     }
 
     static Jvm start(Path dir, String jdk, String comm, String user, List<String> jvmOptions, String... args) {
+      return start(dir, jdk, comm, user, jvmOptions, List.of(), args);
+    }
+
+    /** {@code prefix}: a command that runs the JVM (its argv follows) with its own /tmp and the host's at /mnt. */
+    static Jvm start(Path dir, String jdk, String comm, String user, List<String> jvmOptions, List<String> prefix,
+        String... args) {
       Path home = jdk.equals("17") ? Path.of(System.getProperty("java.home")) : TEMURIN_25;
       if (!Files.isExecutable(home.resolve("bin/java"))) {
         Requirements.requireCommand(home.resolve("bin/java").toString(), "temurin-" + jdk + "-jdk");
@@ -248,9 +308,13 @@ class JavaIT {
         if (user != null) {
           argv.addAll(List.of("runuser", "-u", user, "--"));
         }
-        argv.add(java.toString());
+        argv.addAll(prefix);
+        // under a prefix that mounts its own /tmp, the host's is at /mnt
+        java.util.function.UnaryOperator<String> here = prefix.isEmpty() ? p -> p
+            : p -> p.replaceAll("(^|:)/tmp/", "$1/mnt/");
+        argv.add(here.apply(java.toString()));
         argv.addAll(jvmOptions);
-        argv.addAll(List.of("-cp", classes(), JavaTlsPeer.class.getName()));
+        argv.addAll(List.of("-cp", here.apply(classes()), JavaTlsPeer.class.getName()));
         argv.addAll(List.of(args));
         return new Jvm(Command.Background.start(Path.of("/"), Map.of(), argv.toArray(new String[0])));
       } catch (IOException e) {
@@ -258,9 +322,11 @@ class JavaIT {
       }
     }
 
+    /** JavaTlsPeer's class path: capture-core's test classes and test-support (in the build tree: any user reads it). */
     private static String classes() {
       try {
-        return Path.of(JavaTlsPeer.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        return Path.of(JavaTlsPeer.class.getProtectionDomain().getCodeSource().getLocation().toURI()) + ":"
+            + Path.of(TrustAll.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       } catch (java.net.URISyntaxException e) {
         throw new AssertionError(e);
       }

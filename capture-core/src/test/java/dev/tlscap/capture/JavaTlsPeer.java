@@ -3,6 +3,7 @@ package dev.tlscap.capture;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import dev.tlscap.testing.TrustAll;
 import java.io.BufferedReader;
 import java.io.FileInputStream;
 import java.io.InputStream;
@@ -16,13 +17,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 /**
  * A JSSE program for JavaIT, run in a JVM of its own (any JDK 17+: plain JDK API only).
@@ -56,7 +54,7 @@ public final class JavaTlsPeer {
     for (String line; (line = in.readLine()) != null && !line.equals("quit"); ) {
       String[] f = line.split(" ");
       try {
-        SSLContext tls = trustAll(f[1]);
+        SSLContext tls = TrustAll.context(f[1]);
         int status;
         if (f[0].equals("urlconnection")) {
           HttpsURLConnection c = (HttpsURLConnection) URI.create(f[2]).toURL().openConnection();
@@ -84,26 +82,6 @@ public final class JavaTlsPeer {
         System.out.println("fail (" + e + ") " + f[0] + " " + f[2]);
       }
     }
-  }
-
-  private static SSLContext trustAll(String protocol) throws Exception {
-    TrustManager[] all = {new X509TrustManager() {
-      @Override
-      public void checkClientTrusted(X509Certificate[] chain, String authType) {
-      }
-
-      @Override
-      public void checkServerTrusted(X509Certificate[] chain, String authType) {
-      }
-
-      @Override
-      public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-      }
-    }};
-    SSLContext tls = SSLContext.getInstance(protocol);
-    tls.init(null, all, null);
-    return tls;
   }
 
   private static void server(int port, String pkcs12, char[] password) throws Exception {

@@ -19,6 +19,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.lang.instrument.ClassDefinition;
+import java.lang.instrument.ClassFileTransformer;
+import java.security.ProtectionDomain;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.dynamic.scaffold.TypeValidation;
 import net.bytebuddy.asm.Advice;
@@ -28,8 +33,8 @@ import net.bytebuddy.pool.TypePool;
 /**
  * Runs in the agent's own class loader ({@link TlscapAgent}). The first time: opens java.base's
  * sun.security.ssl to this loader, defines {@code TlscapKeyLog} in that package (JSSE's class
- * loader and module), and rewrites JSSE's three secret derivations with Byte Buddy advice
- * that calls it. Every time: points the key log at the socket of the tlscap that attached.
+ * loader and module), and puts Byte Buddy advice that calls it into JSSE's three secret
+ * derivations (see {@link #patchJsse}). Every time: points the key log at the socket of the tlscap that attached.
  *
  * <p>Argument: {@code socket=<path>} (in this process's root), then {@code ,hello=<text>}.
  */
@@ -50,15 +55,17 @@ public final class Installer {
   public static synchronized void agentmain(String args, Instrumentation inst) {
     Map<String, String> options = options(args);
     String socket = options.get("socket");
-    String hello = "# tlscap-agent " + options.getOrDefault("hello", "") + " java " + System.getProperty("java.version");
+    String hello = "# tlscap-agent " + options.getOrDefault("hello", "");
     System.setProperty(SAFE, "true");
     try {
       Class<?> keyLog = keyLog(inst);
       if (!(Boolean) keyLog.getMethod("installed").invoke(null)) {
-        patchJsse(inst);
+        int redefined = patchJsse(inst);
         keyLog.getMethod("markInstalled").invoke(null);
+        hello += " redefined " + redefined;
       }
-      keyLog.getMethod("connect", String.class, String.class).invoke(null, socket, hello);
+      keyLog.getMethod("connect", String.class, String.class).invoke(null, socket,
+          hello + " java " + System.getProperty("java.version"));
     } catch (Throwable e) {
       failed(socket, e instanceof InvocationTargetException && e.getCause() != null ? e.getCause() : e);
     } finally {
@@ -86,8 +93,10 @@ public final class Installer {
     try {
       return Class.forName(KEY_LOG, false, null);
     } catch (ClassNotFoundException notYet) {
+      // a Lookup in JSSE's package, anchored on a class that is not patched (loading this one is harmless;
+      // loading a patched one now would make it a class in use, redefined at a cost)
       MethodHandles.Lookup jsse = MethodHandles.privateLookupIn(
-          Class.forName(JSSE + "SSLSecretDerivation", false, null), MethodHandles.lookup());
+          Class.forName(JSSE + "ProtocolVersion", false, null), MethodHandles.lookup());
       for (String name : INJECTED) {
         try (InputStream in = Installer.class.getClassLoader().getResourceAsStream(name.replace('.', '/') + ".class")) {
           if (in == null) {
@@ -101,30 +110,55 @@ public final class Installer {
   }
 
   /**
-   * Rewrites JSSE's two classes in place (Byte Buddy's advice inlined into their class files, then
-   * {@link Instrumentation#redefineClasses}): no transformer stays registered, and no type is
-   * matched on the JVM's later class loads. A redefined class keeps the advice through other
-   * agents' retransformations (the JVM starts those from the last redefinition).
+   * Puts the advice into JSSE's two classes (Byte Buddy inlines it into their class files, read
+   * from the JDK): a class not loaded yet gets the patched bytes when it loads (a transformer that
+   * only hands them over); a class loaded already is redefined ({@link Instrumentation#redefineClasses}).
+   * Only the second costs the program: its compiled code that depends on the class is recompiled,
+   * and before JDK 23 the first redefinition by an agent loaded at run time discards all of the
+   * JVM's compiled code (HotSpot had not recorded the dependencies; JDK-8324241). Returns how many
+   * classes were redefined.
    */
-  private static void patchJsse(Instrumentation inst) throws Exception {
+  private static int patchJsse(Instrumentation inst) throws Exception {
     ClassFileLocator ours = ClassFileLocator.ForClassLoader.of(Installer.class.getClassLoader());
-    ClassFileLocator locator = new ClassFileLocator.Compound(ours, ClassFileLocator.ForClassLoader.ofBootLoader());
-    TypePool pool = TypePool.Default.of(locator);
+    ClassFileLocator jdk = ClassFileLocator.ForClassLoader.ofBootLoader();
+    TypePool pool = TypePool.Default.of(new ClassFileLocator.Compound(ours, jdk));
     Advice built = Advice.to(pool.describe(JSSE + "TlscapAdvice$SecretDerivationBuilt").resolve(), ours);
     Advice derived = Advice.to(pool.describe(JSSE + "TlscapAdvice$SecretDerived").resolve(), ours);
     Advice master = Advice.to(pool.describe(JSSE + "TlscapAdvice$MasterSecretUsed").resolve(), ours);
     ByteBuddy byteBuddy = new ByteBuddy().with(TypeValidation.DISABLED);
     String secrets = JSSE + "SSLSecretDerivation";
     String legacy = JSSE + "SSLTrafficKeyDerivation$LegacyTrafficKeyDerivation";
-    byte[] secretsPatched = byteBuddy.redefine(pool.describe(secrets).resolve(), locator)
+    Map<String, byte[]> patched = new ConcurrentHashMap<>();
+    patched.put(secrets.replace('.', '/'), byteBuddy.redefine(pool.describe(secrets).resolve(), jdk)
         .visit(built.on(isConstructor().and(takesArguments(2))))
         .visit(derived.on(named("deriveKey").and(takesArgument(0, String.class))))
-        .make().getBytes();
-    byte[] legacyPatched = byteBuddy.redefine(pool.describe(legacy).resolve(), locator)
+        .make().getBytes());
+    patched.put(legacy.replace('.', '/'), byteBuddy.redefine(pool.describe(legacy).resolve(), jdk)
         .visit(master.on(isConstructor().and(takesArguments(2))))
-        .make().getBytes();
-    inst.redefineClasses(new ClassDefinition(Class.forName(secrets, false, null), secretsPatched),
-        new ClassDefinition(Class.forName(legacy, false, null), legacyPatched));
+        .make().getBytes());
+    Set<String> loadedPatched = ConcurrentHashMap.newKeySet();
+    inst.addTransformer(new ClassFileTransformer() {
+      @Override
+      public byte[] transform(ClassLoader loader, String name, Class<?> redefined, ProtectionDomain domain,
+          byte[] classFile) {
+        byte[] bytes = loader == null && redefined == null && name != null ? patched.get(name) : null;
+        if (bytes != null) {
+          loadedPatched.add(name);
+        }
+        return bytes;
+      }
+    });
+    List<ClassDefinition> inUse = new ArrayList<>();
+    for (Class<?> loaded : inst.getAllLoadedClasses()) {
+      String name = loaded.getName().replace('.', '/');
+      if (loaded.getClassLoader() == null && patched.containsKey(name) && !loadedPatched.contains(name)) {
+        inUse.add(new ClassDefinition(loaded, patched.get(name)));
+      }
+    }
+    if (!inUse.isEmpty()) {
+      inst.redefineClasses(inUse.toArray(new ClassDefinition[0]));
+    }
+    return inUse.size();
   }
 
   /** {@code a=b,c=d}; {@code hello} is last and may hold commas. */

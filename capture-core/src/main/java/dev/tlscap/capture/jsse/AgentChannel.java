@@ -16,7 +16,8 @@ import java.util.HexFormat;
 /**
  * One attached JVM's agent: reads its key log lines on a thread of its own and hands each as a
  * {@link TlsSecret} (with its client random, from the JVM's process) to the source. Lines:
- * {@code LABEL <random hex> <secret hex>}; {@code # tlscap-agent ...} (the first), {@code # dropped N}
+ * {@code LABEL <random hex> <secret hex>}; {@code # tlscap-agent pid P [redefined N] java V} (the first;
+ * N: JSSE classes in use already, redefined in place), {@code # dropped N}
  * (secrets the agent's queue could not hold), {@code # unreadable LABEL} (a secret whose bytes JSSE's
  * provider did not give). Anything else is counted malformed. Closing it tells the agent to go idle.
  */
@@ -80,7 +81,9 @@ final class AgentChannel implements Runnable {
       counted = true;
       source.jvmsAttached.incrementAndGet();
       source.deliver("TLS secrets from " + name + ", a JVM (" + line.substring(line.indexOf(" java ") + 1)
-          + "), through tlscap's agent: attached in " + attachMillis + " ms");
+          + "), through tlscap's agent: attached in " + attachMillis + " ms" + (line.contains(" redefined 0 ")
+              || !line.contains(" redefined ") ? "" : " (JSSE was in use: the JVM recompiles its code, all of it"
+              + " before JDK 23, and runs slower for some seconds)"));
     } else if (line.startsWith("# dropped ")) {
       source.lost.addAndGet(parseCount(line.substring("# dropped ".length())));
     } else if (line.startsWith("# unreadable ")) {

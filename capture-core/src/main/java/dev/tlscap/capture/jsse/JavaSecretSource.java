@@ -23,7 +23,7 @@ import java.util.function.Consumer;
 /**
  * {@code --java}: the TLS secrets of Java programs (JSSE, pure Java: nothing for a uprobe). Every
  * JVM on the host (or the {@code --pid}/{@code --comm} ones), running or started later, gets
- * tlscap's agent through the Attach API ({@link JvmAttacher}, on a thread of its own); the agent
+ * tlscap's agent through the Attach API ({@link JvmAttacher}, on threads of its own, 4 JVMs at once); the agent
  * patches JSSE's secret derivations and sends each secret, with its client random, as a key log
  * line over a Unix socket that only tlscap and the JVM's user can open ({@link AgentChannel}).
  * The capture proves each secret on the packets, as any other source's.
@@ -38,6 +38,8 @@ import java.util.function.Consumer;
 public final class JavaSecretSource implements SecretSource {
   /** Where tlscap.jar carries the agent jar (the java-agent module, copied in at package time). */
   static final String AGENT_RESOURCE = "/dev/tlscap/capture/jsse/tlscap-agent.jar";
+  /** JVMs attached at once (each attach mostly waits: for the JVM's signal handler, its listener, the agent). */
+  static final int ATTACH_THREADS = 4;
 
   /**
    * @param pid {@code --pid} (0: all)
@@ -68,7 +70,7 @@ public final class JavaSecretSource implements SecretSource {
     this.options = options;
     this.messages = messages;
     this.attacher = new JvmAttacher(this, agentJar, agentName(agentJar), self);
-    this.attachThread = Executors.newSingleThreadExecutor(r -> {
+    this.attachThread = Executors.newFixedThreadPool(ATTACH_THREADS, r -> {
       Thread t = new Thread(r, "tlscap-java-attach");
       t.setDaemon(true);
       return t;
@@ -97,11 +99,11 @@ public final class JavaSecretSource implements SecretSource {
     }
   }
 
-  /** {@code tlscap-agent-<first 12 hex digits of its SHA-256>.jar}: one name per build, shared by the JVMs of a root. */
+  /** {@code tlscap-agent-<first 12 hex digits of its SHA-256>}: the agent jar's name, with the JVM's pid and {@code .jar}. */
   static String agentName(byte[] jar) {
     try {
       byte[] hash = MessageDigest.getInstance("SHA-256").digest(jar);
-      return "tlscap-agent-" + HexFormat.of().formatHex(hash, 0, 6) + ".jar";
+      return "tlscap-agent-" + HexFormat.of().formatHex(hash, 0, 6);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }

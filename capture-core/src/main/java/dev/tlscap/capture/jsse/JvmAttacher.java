@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Loads the agent into one JVM at a time (the attach thread): waits until the JVM handles the
+ * Loads the agent into a JVM (on one of the attach threads): waits until the JVM handles the
  * attach signal, puts the agent jar and a listening socket in the JVM's own /tmp (through
  * /proc/PID/root, so containers work: the JDK's Attach API finds the JVM there too), the socket
  * owned by the JVM's user, mode 0600; attaches; takes the agent's connection; and removes both
@@ -49,7 +49,9 @@ final class JvmAttacher {
     Path tmp = jvm.dir().resolve("root").resolve("tmp");
     String socketName = ".tlscap-" + self + "-" + jvm.pid() + ".sock";
     Path socket = tmp.resolve(socketName);
-    Path jar = tmp.resolve(agentName);
+    String jarName = agentName + "-" + self + "-" + jvm.pid() + ".jar"; // one per JVM: a root's JVMs attach at once
+    Path jar = tmp.resolve(jarName);
+    removeLeftovers(tmp);
     try {
       waitUntilReady(jvm);
       if (jvm.attachDisabled()) {
@@ -62,7 +64,7 @@ final class JvmAttacher {
       try (ServerSocketChannel server = listen(socket, owner)) {
         writeAgentJar(jar);
         long attachStart = System.nanoTime();
-        load(jvm, "/tmp/" + agentName, "socket=/tmp/" + socketName + ",hello=pid " + jvm.pid());
+        load(jvm, "/tmp/" + jarName, "socket=/tmp/" + socketName + ",hello=pid " + jvm.pid());
         SocketChannel channel = accept(server);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attachStart);
         AgentChannel agent = new AgentChannel(source, channel, jvm.pid(), jvm.comm(), name, millis);
@@ -165,6 +167,29 @@ final class JvmAttacher {
         throw new AttachFailure("the agent loaded but did not connect");
       }
       sleep(5);
+    }
+  }
+
+  /**
+   * Files a tlscap killed while attaching left in a JVM's /tmp ({@code .tlscap-<its pid>-<jvm>.sock},
+   * {@code tlscap-agent-<hash>-<its pid>-<jvm>.jar}): removed when that tlscap is gone.
+   */
+  static void removeLeftovers(Path tmp) {
+    try (java.util.stream.Stream<Path> files = Files.list(tmp)) {
+      files.forEach(file -> {
+        String name = file.getFileName().toString();
+        String[] parts = name.startsWith(".tlscap-") ? name.split("[-.]")
+            : name.startsWith("tlscap-agent-") ? name.substring("tlscap-agent-".length()).split("[-.]") : null;
+        // ".tlscap-T-J.sock" -> ["", "tlscap", T, J, "sock"]; "HASH-T-J.jar[.T.part]" -> [HASH, T, J, "jar", ...]
+        String owner = parts == null ? null : name.startsWith(".") ? (parts.length > 2 ? parts[2] : null)
+            : (parts.length > 1 ? parts[1] : null);
+        if (owner != null && owner.chars().allMatch(Character::isDigit) && !owner.isEmpty()
+            && ProcessHandle.of(Long.parseLong(owner)).isEmpty()) {
+          delete(file);
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      // no /tmp there, or it is not ours to list: nothing to clean
     }
   }
 

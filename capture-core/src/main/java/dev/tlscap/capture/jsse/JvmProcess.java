@@ -66,10 +66,19 @@ record JvmProcess(Path proc, int pid) {
     }
   }
 
-  /** True once the JVM handles SIGQUIT: the Attach API's signal then starts its attach listener instead of killing it. */
+  /**
+   * True once the JVM handles SIGQUIT (the Attach API's signal then starts its attach listener
+   * instead of killing it), or its attach listener runs already ({@code /tmp/.java_pid<pid in its
+   * namespace>}: a JVM with {@code -Xrs} that a tool attached to before).
+   */
   boolean readyForAttach() {
     String caught = statusField("SigCgt:");
-    return caught != null && (Long.parseUnsignedLong(caught, 16) & (1L << (SIGQUIT - 1))) != 0;
+    if (caught != null && (Long.parseUnsignedLong(caught, 16) & (1L << (SIGQUIT - 1))) != 0) {
+      return true;
+    }
+    String nspids = statusField("NSpid:");
+    String nspid = nspids == null ? null : nspids.substring(nspids.lastIndexOf('\t') + 1).strip();
+    return nspid != null && Files.exists(dir().resolve("root/tmp/.java_pid" + nspid));
   }
 
   /** True when the JVM was told to refuse attach (command line, or an options variable of its environment). */

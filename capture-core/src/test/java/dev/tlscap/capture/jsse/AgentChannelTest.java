@@ -25,7 +25,7 @@ class AgentChannelTest {
 
   @Test
   void helloCountsTheJvmAndSecretLinesBecomeSecretsOfItsProcess() {
-    channel.accept("# tlscap-agent pid 4242 java 17.0.21.1");
+    channel.accept("# tlscap-agent pid 4242 redefined 0 java 17.0.21.1");
     channel.accept("SERVER_HANDSHAKE_TRAFFIC_SECRET " + RANDOM + " " + SECRET_48);
     channel.accept("CLIENT_RANDOM " + RANDOM + " " + SECRET_48);
     List<TlsSecret> secrets = new ArrayList<>();
@@ -45,7 +45,7 @@ class AgentChannelTest {
 
   @Test
   void badLinesAreCountedMalformedAndDropsLost() {
-    channel.accept("# tlscap-agent pid 4242 java 25.0.3");
+    channel.accept("# tlscap-agent pid 4242 redefined 2 java 25.0.3");
     channel.accept("CLIENT_RANDOM " + RANDOM + " " + SECRET_48.substring(2)); // 47 bytes: not a master secret
     channel.accept("NOT_A_LABEL " + RANDOM + " " + SECRET_48);
     channel.accept("CLIENT_RANDOM " + RANDOM.substring(2) + " " + SECRET_48); // random of 31 bytes
@@ -59,6 +59,9 @@ class AgentChannelTest {
     source.drain(secrets::add);
     assertEquals(List.of(), secrets);
     assertEquals(new SecretCounters(0, 7, 1, 7), source.counters());
+    assertEquals(List.of("TLS secrets from pid 4242 (java), a JVM (java 25.0.3), through tlscap's agent: attached in"
+        + " 412 ms (JSSE was in use: the JVM recompiles its code, all of it before JDK 23, and runs slower for some"
+        + " seconds)"), messages);
   }
 
   @Test

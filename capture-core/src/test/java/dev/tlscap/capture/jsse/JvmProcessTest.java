@@ -47,6 +47,16 @@ class JvmProcessTest {
   }
 
   @Test
+  void aJvmWithoutSignalHandlersIsReadyOnceItsAttachListenerRuns() throws IOException {
+    JvmProcess jvm = process(107, JVM_MAPS, "0000000000000000", "java\0-Xrs\0Main\0", "");
+    Files.writeString(jvm.dir().resolve("status"), "NSpid:\t107\t1\nSigCgt:\t0000000000000000\n");
+    assertFalse(jvm.readyForAttach());
+    Files.createDirectories(jvm.dir().resolve("root/tmp"));
+    Files.writeString(jvm.dir().resolve("root/tmp/.java_pid1"), ""); // its pid in its own namespace
+    assertTrue(jvm.readyForAttach());
+  }
+
+  @Test
   void notAJvm() throws IOException {
     assertFalse(process(103, "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n", "0", "", "").isJvm());
   }
