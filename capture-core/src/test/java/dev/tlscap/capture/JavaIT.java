@@ -314,7 +314,7 @@ class JavaIT {
             : p -> p.replaceAll("(^|:)/tmp/", "$1/mnt/");
         argv.add(here.apply(java.toString()));
         argv.addAll(jvmOptions);
-        argv.addAll(List.of("-cp", here.apply(classes()), JavaTlsPeer.class.getName()));
+        argv.addAll(List.of("-cp", here.apply(classes(dir)), JavaTlsPeer.class.getName()));
         argv.addAll(List.of(args));
         return new Jvm(Command.Background.start(Path.of("/"), Map.of(), argv.toArray(new String[0])));
       } catch (IOException e) {
@@ -322,14 +322,32 @@ class JavaIT {
       }
     }
 
-    /** JavaTlsPeer's class path: capture-core's test classes and test-support (in the build tree: any user reads it). */
-    private static String classes() {
-      try {
-        return Path.of(JavaTlsPeer.class.getProtectionDomain().getCodeSource().getLocation().toURI()) + ":"
-            + Path.of(TrustAll.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      } catch (java.net.URISyntaxException e) {
-        throw new AssertionError(e);
+    /** The classes JavaTlsPeer runs with; copied out of the build (a user other than root may not read a clone in /root). */
+    static final List<Class<?>> PEER_CLASSES = List.of(JavaTlsPeer.class, TrustAll.class);
+
+    /** JavaTlsPeer's class path: its classes (and their nested ones) copied into {@code dir/classes}, readable by all. */
+    private static String classes(Path dir) throws IOException {
+      Path root = dir.resolve("classes");
+      for (Class<?> c : PEER_CLASSES) {
+        String name = c.getName().replace('.', '/');
+        for (String suffix : List.of("", "$1", "$2")) {
+          try (java.io.InputStream in = c.getResourceAsStream("/" + name + suffix + ".class")) {
+            if (in == null) {
+              assertFalse(suffix.isEmpty(), "no class file for " + c);
+              continue;
+            }
+            Path file = root.resolve(name + suffix + ".class");
+            Files.createDirectories(file.getParent());
+            Files.write(file, in.readAllBytes());
+          }
+        }
       }
+      try (Stream<Path> all = Files.walk(root)) {
+        for (Path p : all.toList()) {
+          Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+        }
+      }
+      return root.toString();
     }
 
     /** The JVM's pid (runuser's child when run as another user). */
