@@ -48,16 +48,7 @@ ln -s "$java_bin" "$work/jsse-bench" # the client's name (comm), for the new-JVM
 ns=tlscap-bench-java-$$
 bench_netns "$ns"
 port=8443
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=localhost 2>/dev/null
-cat >"$work/nginx.conf" <<CONF
-daemon off; master_process on; worker_processes 2; user root; pid $work/nginx.pid; error_log $work/nginx.log warn;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$port ssl; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
-    ssl_session_cache off; ssl_session_tickets off; location / { return 200 'tlscap bench body'; } } }
-CONF
-bench_spawn "$ns" nginx -c "$work/nginx.conf"
-for _ in $(seq 100); do ip netns exec "$ns" ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+bench_nginx "$ns" "$port" "TLSv1.2 TLSv1.3"
 
 # client_start: a fresh client JVM (fifo stdin), $client_pid; client_run SECONDS -> its output line
 client_start() {

@@ -48,17 +48,7 @@ libcrypto=$(ldconfig -p | awk -v l="$libssl" '/libcrypto\.so\.3 / {print $NF}' |
 ns=tlscap-bench-tls-$$
 bench_netns "$ns"
 port=8443
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=localhost 2>/dev/null
-cat >"$work/nginx.conf" <<CONF
-daemon off; master_process on; worker_processes 2; user root; pid $work/nginx.pid; error_log $work/nginx.log warn;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$port ssl; ssl_protocols TLSv1.3; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
-    ssl_session_cache off; ssl_session_tickets off; keepalive_requests 1000000; location / { return 200 'tlscap bench body'; } } }
-CONF
-bench_spawn "$ns" nginx -c "$work/nginx.conf"
-nginx_pid=$spawned
-for _ in $(seq 100); do ip netns exec "$ns" ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+bench_nginx "$ns" "$port" "TLSv1.3"
 workers() { pgrep -P "$nginx_pid" | tr '\n' ' '; }
 server_ticks() { local p s=0; for p in $nginx_pid $(workers); do s=$((s + $(proc_ticks "$p"))); done; echo "$s"; }
 
