@@ -28,10 +28,7 @@ int bssl_hkdf_expand(struct pt_regs *ctx)
 #if defined(__TARGET_ARCH_x86)
 	if (!traced())
 		return 0;
-	COUNT(kdf_calls);
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	flush_pending(tid);
+	__u64 id = kdf_entered();
 	__u64 out = ctx->di, out_len = ctx->si, info = ctx->r9, info_len = 0;
 	if (bpf_probe_read_user(&info_len, sizeof(info_len), (void *)(ctx->sp + 8)) || out_len == 0 ||
 	    out_len > TLS_SECRET_MAX)
@@ -57,9 +54,7 @@ int bssl_tls1_prf(struct pt_regs *ctx)
 #if defined(__TARGET_ARCH_x86)
 	if (!traced())
 		return 0;
-	COUNT(kdf_calls);
-	__u64 id = bpf_get_current_pid_tgid();
-	flush_pending((__u32)id);
+	__u64 id = kdf_entered();
 	struct bssl_prf_stack s = {};
 	if (bpf_probe_read_user(&s, sizeof(s), (void *)ctx->sp) || s.label_len != 13 ||
 	    s.seed2_len != TLS_RANDOM_LEN || ctx->r8 != 48)

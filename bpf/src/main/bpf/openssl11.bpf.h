@@ -93,10 +93,8 @@ int ossl11_derive(struct pt_regs *ctx)
 #if defined(__TARGET_ARCH_x86)
 	if (!traced())
 		return 0;
-	COUNT(kdf_calls);
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = kdf_entered();
 	__u32 tid = (__u32)id;
-	flush_pending(tid);
 	struct ossl11_state *s = bpf_map_lookup_elem(&ossl11_states, &tid);
 	if (!s || !s->label || s->ctx != ctx->di || !ctx->si)
 		return 0;

@@ -275,6 +275,18 @@ static __always_inline void flush_pending(__u32 tid)
 	bpf_map_delete_elem(&pending_secrets, &tid);
 }
 
+/*
+ * A traced thread enters a KDF: counted, and its pending secret (from its previous KDF call) is
+ * complete now and sent. Returns bpf_get_current_pid_tgid().
+ */
+static __always_inline __u64 kdf_entered(void)
+{
+	COUNT(kdf_calls);
+	__u64 id = bpf_get_current_pid_tgid();
+	flush_pending((__u32)id);
+	return id;
+}
+
 /* The event of a secret derived now: time, process, thread, and the thread's connection. */
 static __always_inline void prepare(struct tls_event *e, __u32 label, __u64 id)
 {
@@ -369,10 +381,7 @@ int BPF_KPROBE(kdf_derive_entry, void *kdf_ctx, void *out, __u64 outlen, void *p
 {
 	if (!params || !traced())
 		return 0;
-	COUNT(kdf_calls);
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	flush_pending(tid);
+	__u64 id = kdf_entered();
 
 	__u32 zero = 0;
 	struct param_array *array = bpf_map_lookup_elem(&param_arrays, &zero);

@@ -562,8 +562,7 @@ final class CaptureLoop {
         ? "; " + writer.filesNotCompressed() + " completed files not compressed" : ""));
     JavaSecretSource java = secrets != null ? secrets.java() : null;
     err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null)
-        + (java != null ? "; " + java.jvmsAttached() + " JVMs attached (--java)"
-            + (java.jvmsNotAttached() > 0 ? ", " + java.jvmsNotAttached() + " not (see above)" : "") : ""));
+        + (java != null ? "; " + java.summary() : ""));
     String hint = javaHint != null ? javaHint.summaryLine() : null;
     if (hint != null) {
       err.println("tlscap: " + hint);

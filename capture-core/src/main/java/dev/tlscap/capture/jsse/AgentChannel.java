@@ -36,12 +36,12 @@ final class AgentChannel implements Runnable {
   /** The agent said hello (or why it failed): its JVM is counted. */
   private boolean counted;
 
-  AgentChannel(JavaSecretSource source, SocketChannel channel, int pid, String comm, String name, long attachMillis) {
+  AgentChannel(JavaSecretSource source, SocketChannel channel, int pid, String comm, long attachMillis) {
     this.source = source;
     this.channel = channel;
     this.pid = pid;
     this.comm = comm;
-    this.name = name;
+    this.name = JvmProcess.display(pid, comm);
     this.attachMillis = attachMillis;
   }
 

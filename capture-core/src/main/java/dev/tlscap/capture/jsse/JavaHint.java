@@ -51,7 +51,7 @@ public final class JavaHint {
     List<String> sockets = socketInodes(portA, portB);
     for (JvmProcess jvm : jvms) {
       if (holdsAny(jvm, sockets)) {
-        found = "pid " + jvm.pid() + " (" + jvm.comm() + ")";
+        found = JvmProcess.display(jvm.pid(), jvm.comm());
         return;
       }
     }

@@ -194,14 +194,10 @@ public final class JavaSecretSource implements SecretSource {
     return new SecretCounters(secrets.get(), lost.get(), unreadable.get(), malformed.get());
   }
 
-  /** JVMs the agent could not be loaded into (refused attach, died while attaching, agent failed). */
-  public long jvmsNotAttached() {
-    return jvmsNotAttached.get();
-  }
-
-  /** JVMs whose agent connected. */
-  public long jvmsAttached() {
-    return jvmsAttached.get();
+  /** For the exit summary: {@code N JVMs attached (--java)[, M not (see above)]}. */
+  public String summary() {
+    long not = jvmsNotAttached.get();
+    return jvmsAttached.get() + " JVMs attached (--java)" + (not > 0 ? ", " + not + " not (see above)" : "");
   }
 
   /** Stops attaching, closes every agent's socket (the agents go idle) and removes what tlscap put in the JVMs' roots. */

@@ -45,7 +45,8 @@ final class JvmAttacher {
 
   /** Attaches to {@code jvm}; reports one line either way, counts a failure. Attach thread. */
   void attach(JvmProcess jvm) {
-    String name = "pid " + jvm.pid() + " (" + jvm.comm() + ")";
+    String comm = jvm.comm();
+    String name = JvmProcess.display(jvm.pid(), comm);
     Path tmp = jvm.dir().resolve("root").resolve("tmp");
     String socketName = ".tlscap-" + self + "-" + jvm.pid() + ".sock";
     Path socket = tmp.resolve(socketName);
@@ -67,7 +68,7 @@ final class JvmAttacher {
         load(jvm, "/tmp/" + jarName, "socket=/tmp/" + socketName + ",hello=pid " + jvm.pid());
         SocketChannel channel = accept(server);
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - attachStart);
-        AgentChannel agent = new AgentChannel(source, channel, jvm.pid(), jvm.comm(), name, millis);
+        AgentChannel agent = new AgentChannel(source, channel, jvm.pid(), comm, millis);
         synchronized (channels) {
           if (source.closed()) {
             agent.close();

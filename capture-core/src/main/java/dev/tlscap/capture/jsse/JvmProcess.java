@@ -23,6 +23,11 @@ record JvmProcess(Path proc, int pid) {
   private static final List<String> OPTION_VARIABLES = List.of("JAVA_TOOL_OPTIONS=", "JDK_JAVA_OPTIONS=", "_JAVA_OPTIONS=");
   private static final int SIGQUIT = 3;
 
+  /** How lines name a JVM: {@code pid 4242 (java)}. */
+  static String display(int pid, String comm) {
+    return "pid " + pid + " (" + comm + ")";
+  }
+
   Path dir() {
     return proc.resolve(Integer.toString(pid));
   }

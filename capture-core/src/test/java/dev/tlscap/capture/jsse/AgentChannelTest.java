@@ -21,7 +21,7 @@ class AgentChannelTest {
   final List<String> messages = new ArrayList<>();
   final JavaSecretSource source = new JavaSecretSource(new JavaSecretSource.Options(0, null, Path.of("/proc")),
       messages::add, new byte[] {1, 2, 3});
-  final AgentChannel channel = new AgentChannel(source, null, 4242, "java", "pid 4242 (java)", 412);
+  final AgentChannel channel = new AgentChannel(source, null, 4242, "java", 412);
 
   @Test
   void helloCountsTheJvmAndSecretLinesBecomeSecretsOfItsProcess() {
@@ -32,7 +32,7 @@ class AgentChannelTest {
     source.drain(secrets::add);
     assertEquals(List.of("TLS secrets from pid 4242 (java), a JVM (java 17.0.21.1), through tlscap's agent: attached"
         + " in 412 ms"), messages);
-    assertEquals(1, source.jvmsAttached());
+    assertEquals(1, source.jvmsAttached.get());
     assertEquals(2, secrets.size());
     TlsSecret first = secrets.get(0);
     assertEquals(TlsLabel.SERVER_HANDSHAKE_TRAFFIC_SECRET, first.label());
@@ -70,7 +70,7 @@ class AgentChannelTest {
     source.drain(s -> { });
     assertEquals(List.of("warning: --java: pid 4242 (java) not attached: the agent failed in the JVM:"
         + " java.lang.NoSuchFieldError: clientHelloRandom; its TLS sessions are not keyed"), messages);
-    assertEquals(0, source.jvmsAttached());
-    assertEquals(1, source.jvmsNotAttached());
+    assertEquals(0, source.jvmsAttached.get());
+    assertEquals(1, source.jvmsNotAttached.get());
   }
 }
