@@ -6,6 +6,8 @@ import dev.tlscap.pcapng.KeyLogLine;
 import dev.tlscap.pcapng.PcapngWriter;
 import dev.tlscap.pcapng.ProcessAnnotation;
 import dev.tlscap.pcapng.KeyLogFile;
+import dev.tlscap.pcapng.Direction;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -45,6 +47,22 @@ final class CaptureFileSink implements PacketSink {
     } else {
       stats.packetsNotWritten++;
     }
+  }
+
+  @Override
+  public boolean rotateIfDue(long timestampNanos) {
+    return writer.rotateIfDue(timestampNanos);
+  }
+
+  @Override
+  public long fileNumber() {
+    return writer.fileNumber();
+  }
+
+  @Override
+  public void writeSynthetic(int interfaceId, long timestampNanos, ByteBuffer data, int offset, int length,
+      Direction direction, String mark, FlowSecrets secrets) {
+    writer.writeSynthetic(interfaceId, timestampNanos, data, offset, length, direction, mark, secrets);
   }
 
   @Override

@@ -211,6 +211,9 @@ final class CaptureLoop {
       sink = new CaptureFileSink(writer, keyLog, stats, limit);
       table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(config.holdNanos(), config.holdBytes(), limit),
           new SecretMatcher(matcherTtlNanos(config.holdNanos()), SecretMatcher.DEFAULT_MAX_CANDIDATES));
+      if (config.rotation().rotates()) {
+        table.carryOver = new CarryOver(sink, stats, config.holdBytes());
+      }
       if (!config.java()) {
         javaHint = new JavaHint(Path.of("/proc"));
         table.releasedWithoutSecrets = javaHint::releasedWithoutSecrets;
@@ -324,9 +327,7 @@ final class CaptureLoop {
         .listener(new CaptureFileListener() {
           @Override
           public void fileOpened(Path file) {
-            if (table != null) {
-              table.fileRotated();
-            }
+            stats.fileStarted();
           }
 
           @Override

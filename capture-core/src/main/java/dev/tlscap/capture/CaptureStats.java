@@ -21,8 +21,16 @@ final class CaptureStats {
   long flowsReleasedWithoutSecrets;
   long packetsReleasedWithoutSecrets;
   long flowsCutByMemory;
-  /** Keyed TLS sessions that went on into a later file (not decryptable there: no handshake). */
-  long tlsSessionsCutByRotation;
+  /** Prologues written: keyed TLS sessions carried into a later file (their handshake replayed there). */
+  long tlsSessionsCarried;
+  /** Synthetic packets of those prologues. */
+  long syntheticPackets;
+  /** Times a keyed TLS session went on into a later file where it does not decrypt, by reason. */
+  final java.util.Map<String, Long> notCarried = new java.util.TreeMap<>();
+  long notCarriedTotal;
+  /** The same two counts for the file being written. */
+  long carriedInFile;
+  long notCarriedInFile;
   long packetsCutByMemory;
   /** Connections whose first bytes looked like a TLS handshake record but brought no whole ClientHello. */
   long flowsNotTls;
@@ -35,9 +43,27 @@ final class CaptureStats {
   long packetsNotWritten;
   long malformedPackets;
 
-  /** The comment of interface 0's Interface Statistics Block: the TLS summary and the secrets lost. */
+  /**
+   * The comment of interface 0's Interface Statistics Block: the TLS summary and the secrets lost,
+   * and the sessions carried into this file from earlier ones.
+   */
   String statisticsComment() {
-    return tlsSummary() + (secretsLost > 0 ? "; " + secretsLost + " TLS secrets lost to a full secrets buffer" : "");
+    return tlsSummary() + (secretsLost > 0 ? "; " + secretsLost + " TLS secrets lost to a full secrets buffer" : "")
+        + (carriedInFile + notCarriedInFile > 0 ? "; in this file: " + carriedInFile + " TLS sessions from earlier"
+            + " files made to decrypt, " + notCarriedInFile + " not decryptable" : "");
+  }
+
+  /** A keyed TLS session went on into a later file where it cannot be made to decrypt, for {@code reason}. */
+  void notCarried(String reason) {
+    notCarried.merge(reason, 1L, Long::sum);
+    notCarriedTotal++;
+    notCarriedInFile++;
+  }
+
+  /** A new file began: the per-file counts start again. */
+  void fileStarted() {
+    carriedInFile = 0;
+    notCarriedInFile = 0;
   }
 
   /** One-line summary of the TLS side, for the exit summary (and, in {@link #statisticsComment}, the ISB). */
@@ -61,9 +87,16 @@ final class CaptureStats {
       s.append("; ").append(packetsCutByMemory).append(" packets of ").append(flowsCutByMemory)
           .append(" sessions released early by the hold-back memory bound");
     }
-    if (tlsSessionsCutByRotation > 0) {
-      s.append("; ").append(tlsSessionsCutByRotation)
-          .append(" TLS sessions went on into a later file, where they do not decrypt (no handshake there)");
+    if (tlsSessionsCarried > 0) {
+      s.append("; ").append(tlsSessionsCarried).append(" times a TLS session went on into a later file and was made"
+          + " to decrypt there (").append(syntheticPackets).append(" synthetic packets)");
+    }
+    if (notCarriedTotal > 0) {
+      s.append("; ").append(notCarriedTotal).append(" times a TLS session went on into a later file where it does"
+          + " not decrypt (");
+      notCarried.forEach((why, n) -> s.append(n).append(": ").append(why).append(", "));
+      s.setLength(s.length() - 2);
+      s.append(')');
     }
     if (flowsNotTls > 0) {
       s.append("; ").append(packetsNotTls).append(" packets of ").append(flowsNotTls)

@@ -61,6 +61,8 @@ final class ConnectionTable {
   private final SecretMatcher matcher;
   /** Told the two ports of each TLS session released without its secrets (the {@code --java} hint), or null. */
   PortsListener releasedWithoutSecrets;
+  /** With rotation: carries keyed sessions into later files; else null. */
+  CarryOver carryOver;
 
   /** Told a TCP connection's two ports. */
   interface PortsListener {
@@ -112,6 +114,7 @@ final class ConnectionTable {
         return;
       }
       flow = new TcpFlow(probe.copy(), now);
+      flow.linkType = linkType;
       if (flows.size() >= MAX_FLOWS) {
         evictOldest();
       }
@@ -138,11 +141,7 @@ final class ConnectionTable {
     if (flow.isHeld()) {
       hold(flow, p.copy(fromClient));
     } else {
-      sink.write(p, flow.sender(fromClient), flow.secrets);
-      if (flow.cutByRotation && h.payloadLength > 0 && !flow.countedAsCut) {
-        flow.countedAsCut = true;
-        stats.tlsSessionsCutByRotation++;
-      }
+      write(flow, p, fromClient);
     }
     if (flow.tls != null && (flow.isHeld() || flow.followLate || flow.state == TcpFlow.State.KEYED
         && flow.tls.readsOn())) { // keyed: a TLS 1.2 stream reads on for renegotiations
@@ -201,6 +200,7 @@ final class ConnectionTable {
   private void followTls(TcpFlow flow, boolean loopback, long now, boolean fromSyn) {
     flow.tls = new TlsStream();
     flow.onLoopback = loopback;
+    flow.upgraded = !fromSyn;
     if (fromSyn && flow.synSeenA) {
       flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, flow.synA);
     }
@@ -268,6 +268,10 @@ final class ConnectionTable {
     flow.holdStartedNanos = now;
     flow.fullyKeyedNanos = 0;
     stats.tlsRenegotiations++;
+    if (flow.carry != null) {
+      carryOver.forget(flow);
+      flow.notCarried = "a TLS 1.2 renegotiation";
+    }
   }
 
   /**
@@ -365,14 +369,29 @@ final class ConnectionTable {
   /** Writes a flow's held packets in their order (its DSB first, if it has secrets) and stops holding. */
   private void release(TcpFlow flow) {
     for (HeldPacket held : flow.held) {
-      sink.write(held.into(released), flow.sender(held.fromClient()), flow.secrets);
+      write(flow, held.into(released), held.fromClient());
     }
     heldBytes -= flow.heldBytes;
     flow.heldBytes = 0;
     flow.held.clear();
   }
 
+  /** Writes one packet of a flow; a flow followed for rotation gets its prologue first in a new file. */
+  private void write(TcpFlow flow, CapturedPacket p, boolean fromClient) {
+    boolean followed = carryOver != null && flow.fileNumber != 0;
+    if (followed) {
+      carryOver.beforeWrite(flow, p);
+    }
+    sink.write(p, flow.sender(fromClient), flow.secrets);
+    if (followed) {
+      carryOver.written(flow, p, fromClient);
+    }
+  }
+
   private void releaseKeyed(TcpFlow flow) {
+    if (carryOver != null && !flow.keyedOnce) {
+      carryOver.start(flow);
+    }
     flow.state = TcpFlow.State.KEYED;
     flow.followLate = false;
     if (!flow.keyedOnce) { // (a renegotiation keys it again)
@@ -509,15 +528,6 @@ final class ConnectionTable {
     }
   }
 
-  /** A new file: the keyed sessions whose handshake is in an earlier one go on where they do not decrypt. */
-  void fileRotated() {
-    for (TcpFlow flow : flows.values()) {
-      if (flow.state == TcpFlow.State.KEYED) {
-        flow.cutByRotation = true;
-      }
-    }
-  }
-
   // ------------------------------------------------------------------ leaving the table
 
   /**
@@ -577,6 +587,9 @@ final class ConnectionTable {
   }
 
   private void forget(TcpFlow flow) {
+    if (carryOver != null) {
+      carryOver.forget(flow);
+    }
     if (flow.tls != null) {
       matcher.onStreamClosed(flow.tls);
       flowOfStream.remove(flow.tls);

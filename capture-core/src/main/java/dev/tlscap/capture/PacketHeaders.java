@@ -44,6 +44,11 @@ final class PacketHeaders {
   int dstPort;
   int tcpFlags;
   long tcpSeq;
+  /** Absolute index of the IP header and of the TCP header in the buffer. */
+  int ipOffset;
+  int tcpOffset;
+  /** The IP header gives more payload than was captured (the snap length cut the packet). */
+  boolean payloadCut;
   /** Absolute index of the TCP payload in the buffer, and its captured length (0 if none). */
   int payloadOffset;
   int payloadLength;
@@ -53,6 +58,7 @@ final class PacketHeaders {
     ipVersion = 0;
     protocol = 0;
     payloadLength = 0;
+    payloadCut = false;
     int end = at + captured;
     int ip;
     if (linkType == LINKTYPE_ETHERNET) {
@@ -79,6 +85,7 @@ final class PacketHeaders {
     if (ip >= end) {
       return;
     }
+    ipOffset = ip;
     int version = (b.get(ip) & 0xff) >>> 4;
     int transport;
     int ipEnd;
@@ -99,6 +106,7 @@ final class PacketHeaders {
       transport = ip + ihl;
       int total = u16(b, ip + 2);
       ipEnd = total == 0 ? end : Math.min(end, ip + total); // 0: a GSO packet of unknown length
+      payloadCut = total != 0 && ip + total > end;
     } else if (version == 6) {
       if (ip + 40 > end) {
         return;
@@ -111,6 +119,7 @@ final class PacketHeaders {
       transport = ip + 40;
       int payload = u16(b, ip + 4);
       ipEnd = payload == 0 ? end : Math.min(end, transport + payload);
+      payloadCut = payload != 0 && transport + payload > end;
       for (int headers = 0; isExtensionHeader(next); headers++) {
         if (headers == IPV6_MAX_EXTENSION_HEADERS || transport + 8 > end) {
           return; // too many, or cut: protocol stays 0
@@ -138,6 +147,7 @@ final class PacketHeaders {
         protocol = 0;
         return;
       }
+      tcpOffset = transport;
       srcPort = u16(b, transport);
       dstPort = u16(b, transport + 2);
       tcpSeq = u32(b, transport + 4, swap);

@@ -21,4 +21,25 @@ interface PacketSink {
 
   /** A secret tied to its client random (proven, or delivered with it): for the key log file. */
   void keyLogLine(KeyLogLine line);
+
+  /**
+   * Starts the next file now if rotation says so for a packet of {@code timestampNanos}; false when
+   * nothing more can be written.
+   */
+  default boolean rotateIfDue(long timestampNanos) {
+    return true;
+  }
+
+  /** The number of the file being written (1 for the first); it changes exactly when a new file starts. */
+  default long fileNumber() {
+    return 1;
+  }
+
+  /**
+   * Writes a packet tlscap made (see {@link CarryOver}), with the comment {@code mark}; its flow's
+   * DSB first when the file lacks lines of {@code secrets}.
+   */
+  default void writeSynthetic(int interfaceId, long timestampNanos, java.nio.ByteBuffer data, int offset, int length,
+      dev.tlscap.pcapng.Direction direction, String mark, FlowSecrets secrets) {
+  }
 }

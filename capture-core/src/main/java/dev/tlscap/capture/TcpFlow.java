@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture;
 
+import dev.tlscap.capture.tls.CarriedSession;
 import dev.tlscap.capture.tls.TlsStream;
 import dev.tlscap.pcapng.FlowSecrets;
 import java.util.ArrayDeque;
@@ -45,13 +46,19 @@ final class TcpFlow {
   boolean closing;
   /** Captured on a loopback interface: both ends are processes of this host. */
   boolean onLoopback;
-  /**
-   * A file rotation came after this keyed session's handshake was written: its later records go to
-   * a file without the handshake, where Wireshark cannot decrypt them (TLS 1.3 needs the record
-   * numbers, TLS 1.2 the server random). Counted once, with its first payload after the rotation.
-   */
-  boolean cutByRotation;
-  boolean countedAsCut;
+  /** The link type of the interface it was captured on (to read its packets again). */
+  int linkType;
+  /** TLS began inside the plain connection (STARTTLS and kin), not with its first byte. */
+  boolean upgraded;
+  /** With rotation, once keyed: followed on so that it decrypts in later files too (see {@link CarryOver}), or null. */
+  CarriedSession carry;
+  /** Why it cannot be carried into later files, or null. */
+  String notCarried;
+  /** The number of the file its last packet went to (0: not followed for rotation). */
+  long fileNumber;
+  /** Headers of its packets from each side, for the synthetic packets of its prologues. */
+  CarryOver.Template clientTemplate;
+  CarryOver.Template serverTemplate;
   /**
    * Released without all its secrets, but its stream holds secrets that most likely are its own
    * (a quiet connection after its handshake): still followed, and held again when it speaks.

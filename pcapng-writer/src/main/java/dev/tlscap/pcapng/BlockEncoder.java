@@ -95,12 +95,19 @@ final class BlockEncoder {
   /** One EPB (lengths checked by the caller); allocates nothing. */
   void appendPacket(BlockOutput out, int interfaceId, long ts, ByteBuffer data, int offset, int capturedLength,
       int originalLength, Direction direction, ProcessAnnotation process, int threadId) throws IOException {
+    appendPacket(out, interfaceId, ts, data, offset, capturedLength, originalLength, direction, process, threadId, null);
+  }
+
+  /** {@link #appendPacket(BlockOutput, int, long, ByteBuffer, int, int, int, Direction, ProcessAnnotation, int)} with one more comment option ({@code mark}, encoded, or null). */
+  void appendPacket(BlockOutput out, int interfaceId, long ts, ByteBuffer data, int offset, int capturedLength,
+      int originalLength, Direction direction, ProcessAnnotation process, int threadId, byte[] mark) throws IOException {
     int captured = Math.min(capturedLength, snapLengths[interfaceId]);
     int padded = (captured + 3) & ~3;
     int flags = direction == null ? 0 : direction.epbFlags();
     long drops = pendingDrops[interfaceId];
     byte[] comment = process == null ? null : process.commentOption();
-    int options = (flags != 0 ? 8 : 0) + (drops != 0 ? 12 : 0) + (process != null ? comment.length + 12 : 0);
+    int options = (flags != 0 ? 8 : 0) + (drops != 0 ? 12 : 0) + (process != null ? comment.length + 12 : 0)
+        + (mark != null ? mark.length : 0);
     if (options != 0) {
       options += 4; // opt_endofopt
     }
@@ -132,6 +139,10 @@ final class BlockEncoder {
       b.putLong(q + 4, drops);
       q += 12;
       pendingDrops[interfaceId] = 0;
+    }
+    if (mark != null) {
+      b.put(q, mark);
+      q += mark.length;
     }
     if (process != null) {
       b.put(q, comment);

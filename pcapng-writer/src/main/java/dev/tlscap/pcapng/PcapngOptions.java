@@ -115,6 +115,17 @@ public final class PcapngOptions {
     return order;
   }
 
+  /** {@code text} as an encoded {@code opt_comment} (native byte order, padded), for the writer. */
+  static byte[] commentOption(String text) {
+    byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (utf8.length > 0xFFFF) {
+      throw new IllegalArgumentException("a comment of " + utf8.length + " bytes (at most 65535)");
+    }
+    ByteBuffer b = ByteBuffer.allocate(4 + ((utf8.length + 3) & ~3)).order(ByteOrder.nativeOrder());
+    b.putShort((short) OPT_COMMENT).putShort((short) utf8.length).put(utf8);
+    return b.array();
+  }
+
   @Override
   public String toString() {
     return "options" + codes();

@@ -78,7 +78,12 @@ public final class PcapngWriter implements Closeable {
   private long firstPacketNanos;
   private long lastPacketNanos;
   private long packetsInFile;
+  /** Bytes of synthetic packets ({@link #writeSynthetic}) in the current file: not counted against {@code -C}. */
+  private long syntheticBytesInFile;
   private long packetsDiscarded;
+
+  /** Encoded comments of synthetic packets, by text (a handful of fixed texts). */
+  private final java.util.Map<String, byte[]> marks = new java.util.HashMap<>();
 
   private State state = State.OPEN;
   private boolean complete;
@@ -213,6 +218,60 @@ public final class PcapngWriter implements Closeable {
   }
 
   /**
+   * Starts the next file now if the rotation policy says so for a packet of {@code timestampNanos}
+   * (as {@link #writePacket} would before writing it): for a caller that must write something at
+   * the start of each file before the packet that opens it.
+   *
+   * @return false if the writer has stopped
+   */
+  public boolean rotateIfDue(long timestampNanos) {
+    if (state != State.OPEN) {
+      return false;
+    }
+    try {
+      return !rotationDue(timestampNanos) || rotate(clock.getAsLong());
+    } catch (IOException e) {
+      fail("write", e);
+      return false;
+    }
+  }
+
+  /**
+   * Writes a packet tlscap made rather than captured (a replayed handshake, records that align
+   * Wireshark's TLS record numbers), marked with the comment {@code mark} so that a reader can tell
+   * it apart; never starts a new file, and its bytes do not count against {@code -C}. A DSB with
+   * the lines of {@code secrets} the current file lacks goes first.
+   *
+   * @return false if the writer has stopped
+   */
+  public boolean writeSynthetic(int interfaceId, long timestampNanos, ByteBuffer data, int offset, int length,
+      Direction direction, String mark, FlowSecrets secrets) {
+    if (state != State.OPEN) {
+      return false;
+    }
+    encoder.checkInterface(interfaceId);
+    Objects.checkFromIndexSize(offset, length, data.limit());
+    if (secrets != null) {
+      checkSecrets(secrets);
+    }
+    try {
+      long before = out.size();
+      if (secrets != null && secrets.hasPending(generation)) {
+        encoder.appendSecrets(out, secrets, generation);
+      }
+      encoder.appendPacket(out, interfaceId, timestampNanos, data, offset, length, length, direction, null, 0,
+          marks.computeIfAbsent(mark, PcapngOptions::commentOption));
+      syntheticBytesInFile += out.size() - before;
+      firstPacketNanos = Math.min(firstPacketNanos, timestampNanos);
+      lastPacketNanos = Math.max(lastPacketNanos, timestampNanos);
+      return true;
+    } catch (IOException e) {
+      fail("write", e);
+      return false;
+    }
+  }
+
+  /**
    * Writes a DSB with the lines of {@code secrets} the current file lacks, now (for example on a
    * stream before the flow's first packet). Does nothing if there are none.
    *
@@ -314,6 +373,14 @@ public final class PcapngWriter implements Closeable {
     return out.size();
   }
 
+  /**
+   * The number of the file (section) being written, 1 for the first; it changes exactly when a new
+   * file starts.
+   */
+  public long fileNumber() {
+    return generation;
+  }
+
   /** How many files were opened so far. */
   public int filesOpened() {
     return filesOpened;
@@ -383,7 +450,7 @@ public final class PcapngWriter implements Closeable {
     if (files == null) {
       return false;
     }
-    return (sizeLimit > 0 && packetsInFile > 0 && currentFileSize() > sizeLimit)
+    return (sizeLimit > 0 && packetsInFile > 0 && currentFileSize() - syntheticBytesInFile > sizeLimit)
         || (rotateNanos > 0 && timestampNanos - fileOpenedNanos >= rotateNanos);
   }
 
@@ -421,6 +488,7 @@ public final class PcapngWriter implements Closeable {
     out.startSection();
     generation++;
     packetsInFile = 0;
+    syntheticBytesInFile = 0;
     fileOpenedNanos = nowNanos;
     firstPacketNanos = Long.MAX_VALUE;
     lastPacketNanos = Long.MIN_VALUE;

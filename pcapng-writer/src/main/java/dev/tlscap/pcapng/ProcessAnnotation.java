@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.pcapng;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
@@ -27,13 +25,7 @@ public final class ProcessAnnotation {
     this.pid = pid;
     byte[] utf8 = cut(comment.getBytes(StandardCharsets.UTF_8));
     this.comment = new String(utf8, StandardCharsets.UTF_8);
-    if (utf8.length == 0) {
-      this.commentOption = new byte[0];
-    } else {
-      ByteBuffer b = ByteBuffer.allocate(4 + ((utf8.length + 3) & ~3)).order(ByteOrder.nativeOrder());
-      b.putShort((short) PcapngOptions.OPT_COMMENT).putShort((short) utf8.length).put(utf8);
-      this.commentOption = b.array();
-    }
+    this.commentOption = utf8.length == 0 ? new byte[0] : PcapngOptions.commentOption(this.comment);
   }
 
   /**

@@ -78,6 +78,8 @@ final class TlsDirection implements TcpReassembly.Receiver {
   SecretVerifier.KeyEpoch early;
   /** Where the keyed handshake secret's records run, or null. */
   SecretVerifier.KeyEpoch handshakeEpoch;
+  /** TLS 1.3: the index of its first record under its traffic secret, once known (kept after release); else -1. */
+  int applicationStart = -1;
 
   TlsDirection(TlsStream stream, Side side, int maxKeptRecords) {
     this.stream = stream;
@@ -136,6 +138,9 @@ final class TlsDirection implements TcpReassembly.Receiver {
   }
 
   private void forgetRecords() {
+    if (handshakeEpoch != null && handshakeEpoch.end >= 0) {
+      applicationStart = handshakeEpoch.end;
+    }
     released = true;
     kept = null;
     keeping = null;

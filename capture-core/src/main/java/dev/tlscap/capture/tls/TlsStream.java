@@ -319,6 +319,15 @@ public final class TlsStream {
     return half(side).records;
   }
 
+  /**
+   * TLS 1.3: the index (among {@link #records}) of {@code side}'s first record under its traffic
+   * secret, as found while keying; -1 when unknown (not keyed, or the side sent none).
+   */
+  int applicationStart(Side side) {
+    TlsDirection h = half(side);
+    return h.handshakeEpoch != null && h.handshakeEpoch.end >= 0 ? h.handshakeEpoch.end : h.applicationStart;
+  }
+
   /** Records opened so far by {@link #verify} and by following keyed secrets. */
   public long trialDecryptions() {
     return verifier.trialDecryptions();
