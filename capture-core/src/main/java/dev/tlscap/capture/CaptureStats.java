@@ -23,8 +23,10 @@ final class CaptureStats {
   long flowsCutByMemory;
   /** Prologues written: keyed TLS sessions carried into a later file (their handshake replayed there). */
   long tlsSessionsCarried;
-  /** Synthetic packets of those prologues. */
+  /** Synthetic packets of those prologues, their bytes (packet data), and the time spent making them. */
   long syntheticPackets;
+  long syntheticBytes;
+  long prologueNanos;
   /** Times a keyed TLS session went on into a later file where it does not decrypt, by reason. */
   final java.util.Map<String, Long> notCarried = new java.util.TreeMap<>();
   long notCarriedTotal;
@@ -89,7 +91,8 @@ final class CaptureStats {
     }
     if (tlsSessionsCarried > 0) {
       s.append("; ").append(tlsSessionsCarried).append(" times a TLS session went on into a later file and was made"
-          + " to decrypt there (").append(syntheticPackets).append(" synthetic packets)");
+          + " to decrypt there (").append(syntheticPackets).append(" synthetic packets, ")
+          .append(humanBytes(syntheticBytes)).append(", ").append(prologueNanos / 1_000_000).append(" ms)");
     }
     if (notCarriedTotal > 0) {
       s.append("; ").append(notCarriedTotal).append(" times a TLS session went on into a later file where it does"

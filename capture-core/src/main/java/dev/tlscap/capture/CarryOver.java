@@ -83,6 +83,7 @@ final class CarryOver {
       return; // the end of a closing connection: nothing to decrypt
     }
     flow.fileNumber = file;
+    long started = System.nanoTime();
     CarriedSession.Prologue prologue = flow.carry != null ? flow.carry.prologue(MAX_RECORDS)
         : CarriedSession.Prologue.failed(flow.notCarried);
     if (prologue.failure() != null) {
@@ -93,6 +94,7 @@ final class CarryOver {
       return; // none of its bytes went to an earlier file
     }
     write(flow, prologue, p.timestampNanos);
+    stats.prologueNanos += System.nanoTime() - started;
     stats.tlsSessionsCarried++;
     stats.carriedInFile++;
   }
@@ -169,6 +171,7 @@ final class CarryOver {
       sink.writeSynthetic(t.interfaceId, timestamp, packet, 0, length, t.direction,
           piece.synthetic() ? MARK_RECORDS : MARK_HANDSHAKE, flow.secrets);
       stats.syntheticPackets++;
+      stats.syntheticBytes += length;
       if (client) {
         clientSeq += piece.bytes().length;
       } else {
