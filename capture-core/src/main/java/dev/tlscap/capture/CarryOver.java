@@ -49,19 +49,36 @@ final class CarryOver {
    * first): from now on it is followed, and carried into later files when it can be.
    */
   void start(TcpFlow flow) {
-    flow.fileNumber = sink.fileNumber();
+    CarriedSession before = flow.carry;
+    if (before == null) {
+      flow.fileNumber = sink.fileNumber();
+    }
     if (flow.upgraded) {
       flow.notCarried = "TLS began inside a plain connection (STARTTLS)";
-    } else if (flow.releasedIncomplete) {
+    } else if (flow.releasedIncomplete && before == null) {
       flow.notCarried = "it was keyed after its handshake was written";
     } else if (bytes > maxBytes) {
       flow.notCarried = "the memory bound (--hold-memory) for carried connections";
     } else {
-      flow.carry = CarriedSession.of(flow.tls);
+      forget(flow);
+      flow.carry = CarriedSession.of(flow.tls, before);
+      bytes += flow.carry.memoryBytes();
       flow.notCarried = flow.carry.notCarried();
-      if (flow.notCarried != null) {
-        flow.carry = null;
-      }
+    }
+    if (flow.notCarried != null) {
+      forget(flow);
+    }
+  }
+
+  /**
+   * A TLS flow is written without all its secrets but may be keyed later (it is followed on): its
+   * bytes are kept (at most {@link CarriedSession#MAX_HANDSHAKE_BYTES}) so that, once keyed, it can
+   * be carried into later files like any other.
+   */
+  void startUnkeyed(TcpFlow flow) {
+    flow.fileNumber = sink.fileNumber();
+    if (!flow.upgraded && bytes <= maxBytes) {
+      flow.carry = CarriedSession.unkeyed();
     }
   }
 
@@ -75,8 +92,8 @@ final class CarryOver {
       return;
     }
     long file = sink.fileNumber();
-    if (file == flow.fileNumber) {
-      return;
+    if (file == flow.fileNumber || !flow.keyedOnce || flow.carry != null && !flow.carry.keyed()) {
+      return; // (not keyed yet: no secrets to decrypt it with, in any file; counted as such)
     }
     PacketHeaders h = parse(flow, p);
     if (h.payloadLength == 0 && flow.closing) {
@@ -134,7 +151,9 @@ final class CarryOver {
     if (flow.carry != null) {
       bytes -= flow.carry.memoryBytes();
       flow.carry = null;
-      flow.notCarried = "it was followed no further";
+      if (flow.notCarried == null) {
+        flow.notCarried = "it was followed no further";
+      }
     }
   }
 

@@ -479,10 +479,13 @@ final class ConnectionTable {
       }
       flow.state = flow.state == TcpFlow.State.HELD ? TcpFlow.State.RELEASED : TcpFlow.State.PLAIN;
     }
-    release(flow);
-    flow.releasedNanos = flow.lastSeenNanos;
     // quiet after its handshake, with secrets that most likely are its own: followed on
     flow.followLate = flow.state == TcpFlow.State.RELEASED && flow.tls != null && matcher.hasLikelySecrets(flow.tls);
+    if (flow.followLate && carryOver != null && flow.fileNumber == 0) {
+      carryOver.startUnkeyed(flow); // its handshake is kept, should it be keyed later
+    }
+    release(flow);
+    flow.releasedNanos = flow.lastSeenNanos;
   }
 
   /** Every 10 ms or so: flows whose hold time ran out, or whose peer's grace ended, are written. */

@@ -51,19 +51,62 @@ public final class CarriedSession {
     }
   }
 
+  /** Bytes fed before the connection was keyed (an {@link #unkeyed()} session), in order, or null. */
+  private record Early(Side side, long seq, byte[] bytes) {}
+
   private final CipherSuite suite;
   private final Half client;
   private final Half server;
+  private final List<Early> early;
+  private int earlyBytes;
   private final List<Piece> handshake = new ArrayList<>();
   private int handshakeBytes;
   /** Why this connection cannot be carried into later files, or null. */
   private String notCarried;
 
   private CarriedSession(TlsStream stream, String notCarried) {
+    this.early = null;
     this.suite = stream.suite();
     this.notCarried = notCarried;
     this.client = new Half(Side.CLIENT);
     this.server = new Half(Side.SERVER);
+  }
+
+  private CarriedSession() {
+    this.early = new ArrayList<>();
+    this.suite = null;
+    this.client = new Half(Side.CLIENT);
+    this.server = new Half(Side.SERVER);
+  }
+
+  /**
+   * A connection written before it was keyed, which may be keyed later: its segments are only kept
+   * (at most {@link #MAX_HANDSHAKE_BYTES}) until {@link #of(TlsStream, CarriedSession)} follows them.
+   */
+  public static CarriedSession unkeyed() {
+    return new CarriedSession();
+  }
+
+  /** False for an {@link #unkeyed()} session. */
+  public boolean keyed() {
+    return early == null;
+  }
+
+  /**
+   * {@link #of(TlsStream)}, fed first what {@code before} (an {@link #unkeyed()} session, or null)
+   * kept of the connection.
+   */
+  public static CarriedSession of(TlsStream stream, CarriedSession before) {
+    CarriedSession c = of(stream);
+    if (before != null && !before.keyed()) {
+      if (before.notCarried != null) {
+        c.notCarried = before.notCarried;
+      }
+      for (Early e : before.early) {
+        c.onSegment(e.side(), e.seq(), ByteBuffer.wrap(e.bytes()), 0, e.bytes().length);
+      }
+    }
+    return c;
   }
 
   /**
@@ -116,11 +159,15 @@ public final class CarriedSession {
 
   /** Bytes held: the handshake kept for replay and the records in progress. */
   public long memoryBytes() {
-    return handshakeBytes + client.partial.length + server.partial.length;
+    return handshakeBytes + (early != null ? earlyBytes : 0) + client.partial.length + server.partial.length;
   }
 
   /** {@code side} sent a segment that the capture cut short (snap length): its stream is lost. */
   public void truncated(Side side) {
+    if (early != null) {
+      notCarried = side.name().toLowerCase(java.util.Locale.ROOT) + " stream lost: a packet cut by the snap length";
+      return;
+    }
     half(side).lose("a packet cut by the snap length");
   }
 
@@ -129,6 +176,19 @@ public final class CarriedSession {
    * bytes past a gap lose the direction). Absolute reads; the buffer is not kept.
    */
   public void onSegment(Side side, long tcpSeq, ByteBuffer data, int offset, int length) {
+    if (early != null && notCarried == null && length > 0) {
+      earlyBytes += length;
+      if (earlyBytes > MAX_HANDSHAKE_BYTES) {
+        notCarried = "more than " + MAX_HANDSHAKE_BYTES / 1024 + " KiB before it was keyed";
+        early.clear();
+        earlyBytes = 0;
+        return;
+      }
+      byte[] bytes = new byte[length];
+      data.get(offset, bytes);
+      early.add(new Early(side, tcpSeq, bytes));
+      return;
+    }
     if (notCarried == null && length > 0) {
       half(side).segment((int) tcpSeq, data, offset, length);
     }
@@ -139,6 +199,9 @@ public final class CarriedSession {
    * synthetic records; a failure (and no pieces) when it cannot be made.
    */
   public Prologue prologue(long maxRecords) {
+    if (early != null) {
+      return Prologue.failed("not keyed");
+    }
     if (notCarried != null) {
       return Prologue.failed(notCarried);
     }
@@ -175,6 +238,7 @@ public final class CarriedSession {
     if (handshakeBytes > MAX_HANDSHAKE_BYTES) {
       notCarried = "a handshake of more than " + MAX_HANDSHAKE_BYTES / 1024 + " KiB";
       handshake.clear();
+      handshakeBytes = 0;
       return;
     }
     byte[] bytes = new byte[length];
