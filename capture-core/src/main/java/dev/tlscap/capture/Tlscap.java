@@ -47,7 +47,9 @@ import picocli.CommandLine.Parameters;
         "Scripts wait for the line starting with 'listening on' on stderr and stop tlscap with SIGINT,",
         "SIGTERM or SIGHUP (also as a background job: 'tlscap ... & kill -INT $!'). Files are created mode 0600:",
         "they hold secrets. Rotated files are named out-00001.pcapng, out-00002.pcapng, ...; each holds",
-        "the secrets of the sessions it holds packets of."})
+        "the secrets of the sessions it holds packets of, and each TLS connection that goes on from an",
+        "earlier file gets its handshake again there (packets with the comment 'tlscap synthetic'), so",
+        "that every file decrypts on its own."})
 public final class Tlscap implements Callable<Integer> {
   @Option(names = {"-i", "--interface"}, paramLabel = "IFACE",
       description = "Interface to capture on (repeat for several; 'any' = all that are up, the default).")
