@@ -140,8 +140,7 @@ final class CarryOver {
     if (h.payloadCut) {
       carry.truncated(side);
     } else if (h.payloadLength > 0) {
-      long seq = (h.tcpFlags & PacketHeaders.SYN) != 0 ? (h.tcpSeq + 1) & 0xFFFFFFFFL : h.tcpSeq;
-      carry.onSegment(side, seq, p.data, h.payloadOffset, h.payloadLength);
+      carry.onSegment(side, h.payloadSequence(), p.data, h.payloadOffset, h.payloadLength);
     }
     bytes += carry.memoryBytes() - before;
   }

@@ -129,7 +129,7 @@ final class ConnectionTable {
     } else if (h.payloadLength > 0 && flow.state == TcpFlow.State.PLAIN && fromA == flow.clientIsA
         && flow.plainSegmentsWatched < STARTTLS_WATCHED_SEGMENTS) {
       flow.plainSegmentsWatched++;
-      if (startsClientHello(p.data, h)) {
+      if (h.startsClientHello(p.data)) {
         stats.tlsUpgrades++;
         followTls(flow, loopback, now, false); // STARTTLS: TLS from this segment on
       }
@@ -150,7 +150,7 @@ final class ConnectionTable {
       }
       if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0 && flow.tls != null && flow.isHeld()) {
         TlsStream.Side side = fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER;
-        long end = (payloadSequence(h) + h.payloadLength) & 0xFFFFFFFFL;
+        long end = (h.payloadSequence() + h.payloadLength) & 0xFFFFFFFFL;
         if ((h.tcpFlags & PacketHeaders.RST) != 0) {
           flow.tls.onReset(side, end);
         } else {
@@ -212,21 +212,11 @@ final class ConnectionTable {
     flowOfStream.put(flow.tls, flow);
   }
 
-  /**
-   * Whether a client segment of a plain connection starts a TLS ClientHello: a handshake record
-   * (0x16, version 3.x) whose first message is a ClientHello (type 1).
-   */
-  private static boolean startsClientHello(ByteBuffer data, PacketHeaders h) {
-    int at = h.payloadOffset;
-    return h.payloadLength >= 6 && data.get(at) == 0x16 && data.get(at + 1) == 0x03
-        && (data.get(at + 2) & 0xFF) <= 4 && data.get(at + 5) == 0x01;
-  }
-
   /** Feeds a held TLS flow's segment to its stream, and acts on what the stream and the matcher learnt. */
   private void follow(TcpFlow flow, boolean fromClient, ByteBuffer data, PacketHeaders h, long now) {
     TlsStream tls = flow.tls;
     boolean hadRandom = tls.clientRandom() != null;
-    boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, payloadSequence(h),
+    boolean learnt = tls.onSegment(fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER, h.payloadSequence(),
         data, h.payloadOffset, h.payloadLength);
     countParser(flow);
     if (tls.state() == TlsStream.State.NOT_TLS) {
@@ -272,14 +262,6 @@ final class ConnectionTable {
       carryOver.forget(flow);
       flow.notCarried = "a TLS 1.2 renegotiation";
     }
-  }
-
-  /**
-   * The sequence number of the segment's first payload byte: a SYN takes one number, so data in a
-   * SYN (TCP Fast Open) starts one after the initial sequence number.
-   */
-  private static long payloadSequence(PacketHeaders h) {
-    return (h.tcpFlags & PacketHeaders.SYN) != 0 ? (h.tcpSeq + 1) & 0xFFFFFFFFL : h.tcpSeq;
   }
 
   private void hold(TcpFlow flow, HeldPacket packet) {
@@ -333,7 +315,7 @@ final class ConnectionTable {
       flow.secrets = sink.newFlowSecrets();
     }
     flow.secrets.add(line);
-    attribution.learn(processesOf(flow), keyed.source());
+    attribution.learn(flow.processes(), keyed.source());
   }
 
   /** The same secret from another process (both ends on this host): once both are known, no need to wait. */
@@ -341,7 +323,7 @@ final class ConnectionTable {
     if (flow == null) {
       return;
     }
-    attribution.learn(processesOf(flow), again.source());
+    attribution.learn(flow.processes(), again.source());
     if (flow.fullyKeyedNanos != 0 && flow.isHeld() && flow.processes.bothEndsKnown()) {
       releaseKeyed(flow);
     }
@@ -352,16 +334,9 @@ final class ConnectionTable {
       return;
     }
     flow.fullyKeyedNanos = now;
-    if (!flow.onLoopback || processesOf(flow).bothEndsKnown()) {
+    if (!flow.onLoopback || flow.processes().bothEndsKnown()) {
       releaseKeyed(flow);
     } // else: released when the peer's copy of the secrets comes, or by releaseExpired after the grace
-  }
-
-  private static FlowProcesses processesOf(TcpFlow flow) {
-    if (flow.processes == null) {
-      flow.processes = new FlowProcesses();
-    }
-    return flow.processes;
   }
 
   // ------------------------------------------------------------------ releases

@@ -169,6 +169,24 @@ final class PacketHeaders {
     }
   }
 
+  /**
+   * The sequence number of the segment's first payload byte: a SYN takes one number, so data in a
+   * SYN (TCP Fast Open) starts one after the initial sequence number.
+   */
+  long payloadSequence() {
+    return (tcpFlags & SYN) != 0 ? (tcpSeq + 1) & 0xFFFFFFFFL : tcpSeq;
+  }
+
+  /**
+   * Whether the payload (of {@code b}, the buffer just parsed) starts a TLS ClientHello: a handshake
+   * record (0x16, version 3.x) whose first message is a ClientHello (type 1).
+   */
+  boolean startsClientHello(ByteBuffer b) {
+    int at = payloadOffset;
+    return payloadLength >= 6 && b.get(at) == 0x16 && b.get(at + 1) == 0x03 && (b.get(at + 2) & 0xFF) <= 4
+        && b.get(at + 5) == 0x01;
+  }
+
   private static boolean isExtensionHeader(int next) {
     return next == IPV6_HOP_BY_HOP || next == IPV6_ROUTING || next == IPV6_FRAGMENT || next == IPV6_AH
         || next == IPV6_DESTINATION_OPTIONS;

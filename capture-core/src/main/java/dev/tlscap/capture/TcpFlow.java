@@ -96,6 +96,14 @@ final class TcpFlow {
     return tls != null;
   }
 
+  /** The processes at its ends (made when first asked for). */
+  FlowProcesses processes() {
+    if (processes == null) {
+      processes = new FlowProcesses();
+    }
+    return processes;
+  }
+
   /** The process that sent a packet from the client ({@code fromClient}) or the server, or null. */
   FlowProcesses.Sender sender(boolean fromClient) {
     return processes != null ? processes.sender(fromClient) : null;
