@@ -111,6 +111,7 @@ final class CarryOver {
       return; // none of its bytes went to an earlier file
     }
     write(flow, prologue, p.timestampNanos);
+    flow.prologueFile = file;
     stats.prologueNanos += System.nanoTime() - started;
     stats.tlsSessionsCarried++;
     stats.carriedInFile++;
@@ -137,12 +138,16 @@ final class CarryOver {
     }
     TlsStream.Side side = fromClient ? TlsStream.Side.CLIENT : TlsStream.Side.SERVER;
     long before = carry.memoryBytes();
+    boolean wasLost = carry.lost() != null;
     if (h.payloadCut) {
       carry.truncated(side);
     } else if (h.payloadLength > 0) {
       carry.onSegment(side, h.payloadSequence(), p.data, h.payloadOffset, h.payloadLength);
     }
     bytes += carry.memoryBytes() - before;
+    if (!wasLost && carry.lost() != null && flow.prologueFile == sink.fileNumber()) {
+      stats.notCarried(carry.lost()); // its prologue here no longer holds: not decryptable from here on
+    }
   }
 
   /** A flow leaves the table: its carried bytes are freed. */

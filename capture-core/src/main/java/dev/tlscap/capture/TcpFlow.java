@@ -56,6 +56,8 @@ final class TcpFlow {
   String notCarried;
   /** The number of the file its last packet went to (0: not followed for rotation). */
   long fileNumber;
+  /** The number of the last file it got a prologue in (0: none). */
+  long prologueFile;
   /** Headers of its packets from each side, for the synthetic packets of its prologues. */
   CarryOver.Template clientTemplate;
   CarryOver.Template serverTemplate;

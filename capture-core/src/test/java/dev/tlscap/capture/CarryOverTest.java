@@ -146,8 +146,49 @@ class CarryOverTest {
         + Tshark.packetCount(files.get(1), "http.request"), "every request, the split one in the second file");
   }
 
+  /**
+   * A record tlscap never saw (here: the server's second record after the handshake taken out of the capture,
+   * the later server bytes moved up, as a KeyUpdate tlscap missed would leave it): the first record
+   * after the next file's prologue does not open with the key and number tlscap holds, and the
+   * session is counted as not decryptable there.
+   */
+  @Test
+  void aRecordTlscapDidNotSeeIsCountedWhenTheFirstRecordAfterThePrologueDoesNotOpen() throws Exception {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    List<RecordedTraffic.Segment> segments = new java.util.ArrayList<>();
+    int ticket = -1;
+    int serverRecords = 0;
+    long shift = 0;
+    int connection = t.segments.get(0).connection();
+    for (RecordedTraffic.Segment s : t.segments) {
+      if (s.connection() != connection) {
+        continue;
+      }
+      boolean afterHandshake = segments.stream().anyMatch(x -> x.side() == TlsStream.Side.CLIENT
+          && x.payload().length > 60 && x.payload()[0] == 23);
+      if (ticket < 0 && afterHandshake && s.side() == TlsStream.Side.SERVER && s.payload().length > 0
+          && s.payload()[0] == 23 && serverRecords++ == 1) {
+        ticket = segments.size();
+        shift = s.payload().length;
+        continue;
+      }
+      segments.add(s.side() == TlsStream.Side.SERVER && ticket >= 0 ? part(s, 0, s.payload().length, -shift) : s);
+    }
+    assertTrue(ticket > 0, "a server record after the client's first application record");
+    CaptureStats stats = play(t, segments, ticket, dir.resolve("missed.pcapng"), -1);
+    assertTrue(stats.tlsSessionsCarried <= 1, stats.tlsSummary());
+    assertEquals(1, stats.notCarriedTotal, stats.tlsSummary());
+    assertTrue(stats.notCarried.keySet().iterator().next().contains("server stream lost: a record its traffic key"
+        + " did not open"), stats.notCarried.toString());
+  }
+
   /** Bytes {@code from} to {@code to} of a segment's payload as a segment of their own (IPv4 in Ethernet). */
   private static RecordedTraffic.Segment part(RecordedTraffic.Segment s, int from, int to) {
+    return part(s, from, to, 0);
+  }
+
+  /** {@link #part(RecordedTraffic.Segment, int, int)} moved by {@code shift} in TCP sequence. */
+  private static RecordedTraffic.Segment part(RecordedTraffic.Segment s, int from, int to, long shift) {
     int headers = s.frame().length - s.payload().length;
     byte[] frame = new byte[headers + to - from];
     System.arraycopy(s.frame(), 0, frame, 0, headers);
@@ -155,8 +196,8 @@ class CarryOverTest {
     ByteBuffer b = ByteBuffer.wrap(frame);
     b.putShort(14 + 2, (short) (frame.length - 14));
     int tcp = 14 + (frame[14] & 0x0f) * 4;
-    b.putInt(tcp + 4, (int) (s.seq() + from));
-    return new RecordedTraffic.Segment(s.connection(), s.side(), s.seq() + from, s.syn(), s.fin(),
+    b.putInt(tcp + 4, (int) (s.seq() + from + shift));
+    return new RecordedTraffic.Segment(s.connection(), s.side(), s.seq() + from + shift, s.syn(), s.fin(),
         java.util.Arrays.copyOfRange(s.payload(), from, to), frame, s.timestampNanos(), frame.length);
   }
 

@@ -152,9 +152,14 @@ public final class CarriedSession {
     return notCarried;
   }
 
-  /** A direction's bytes were lost (a gap, a cut): later files cannot be aligned with it. */
-  public boolean lost(Side side) {
-    return half(side).lost != null;
+  /** Why a direction was lost (a gap, a cut, a record that did not open), as "client stream lost: ...", or null. */
+  public String lost() {
+    for (Half h : new Half[] {client, server}) {
+      if (h.lost != null) {
+        return h.name + " stream lost: " + h.lost;
+      }
+    }
+    return null;
   }
 
   /** Bytes held: the handshake kept for replay and the records in progress. */
@@ -205,10 +210,8 @@ public final class CarriedSession {
     if (notCarried != null) {
       return Prologue.failed(notCarried);
     }
-    for (Half h : new Half[] {client, server}) {
-      if (h.lost != null) {
-        return Prologue.failed(h.name + " stream lost: " + h.lost);
-      }
+    if (lost() != null) {
+      return Prologue.failed(lost());
     }
     long records = client.syntheticRecords() + server.syntheticRecords();
     if (records > maxRecords) {
@@ -219,6 +222,7 @@ public final class CarriedSession {
       if (!h.seal(pieces)) {
         return Prologue.failed("the JDK could not seal its records");
       }
+      h.verifyNext = h.inApplication;
       if (h.partialFill > 0) {
         pieces.add(new Piece(h.side, Arrays.copyOf(h.partial, h.partialFill), false));
       }
@@ -268,6 +272,8 @@ public final class CarriedSession {
     RecordKeys keys;
     /** Records completed under the current key (TLS 1.2: after the Finished). */
     long records;
+    /** A prologue was made: the next record must open with the current key at its number. */
+    boolean verifyNext;
     final byte[] header = new byte[5];
     int headerFill;
     int bodyLeft;
@@ -389,11 +395,14 @@ public final class CarriedSession {
       boolean encrypted = suite.tls13() ? type == RecordSealer.CONTENT_APPLICATION_DATA : tls12Encrypted;
       if (!inApplication) {
         tls12Encrypted |= !suite.tls13() && type == 20;
-      } else if (encrypted && suite.tls13() && keys != null
-          && ((header[3] & 0xFF) << 8 | (header[4] & 0xFF)) <= KEY_UPDATE_CANDIDATE_LENGTH) {
-        keyUpdate(record(data, segmentStart, recordFrom, recordEnd));
       } else if (encrypted) {
-        records++;
+        boolean keyUpdateCandidate = suite.tls13() && keys != null
+            && ((header[3] & 0xFF) << 8 | (header[4] & 0xFF)) <= KEY_UPDATE_CANDIDATE_LENGTH;
+        if (keyUpdateCandidate || verifyNext) {
+          opened(record(data, segmentStart, recordFrom, recordEnd), keyUpdateCandidate);
+        } else {
+          records++;
+        }
       }
       partialFill = 0;
     }
@@ -407,16 +416,27 @@ public final class CarriedSession {
       return r;
     }
 
-    /** A short TLS 1.3 record: when it is a KeyUpdate, the next records are under the next key. */
-    private void keyUpdate(byte[] record) {
+    /**
+     * A record opened with the current key at its number: the first after a prologue must open
+     * (else a key change was missed, and the files from here on cannot be aligned: lost); a short
+     * TLS 1.3 one that is a KeyUpdate moves the direction to the next key.
+     */
+    private void opened(byte[] record, boolean keyUpdateCandidate) {
       TrialDecryption trial = TrialDecryption.forThisThread();
-      int plaintext = record.length - 5 - CipherSuite.TAG_LENGTH;
-      boolean opens = trial.opensTls13(keys, record, records);
+      boolean opens = keys != null && (suite.tls13() ? trial.opensTls13(keys, record, records)
+          : trial.opensTls12(keys, record, records + 1)); // TLS 1.2: record 0 was its Finished
+      if (verifyNext) {
+        verifyNext = false;
+        if (!opens) {
+          lose("a record its traffic key did not open (a key change tlscap did not see)");
+          return;
+        }
+      }
       records++;
-      if (!opens) {
+      if (!opens || !keyUpdateCandidate) {
         return;
       }
-      byte[] p = trial.lastPlaintext(plaintext);
+      byte[] p = trial.lastPlaintext(record.length - 5 - CipherSuite.TAG_LENGTH);
       int last = p.length - 1;
       while (last >= 0 && p[last] == 0) {
         last--;
