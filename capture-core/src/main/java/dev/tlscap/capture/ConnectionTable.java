@@ -46,13 +46,7 @@ final class ConnectionTable {
    */
   static final int STARTTLS_WATCHED_SEGMENTS = 32;
 
-  /**
-   * What the table needs to know of the capture.
-   *
-   * @param holdNanos {@code --hold}
-   * @param holdBytes {@code --hold-memory}
-   * @param packetLimit {@code -c}, or {@link Long#MAX_VALUE}
-   */
+  /** What the table needs to know of the capture: {@code --hold}, {@code --hold-memory}, {@code -c} (or Long.MAX_VALUE). */
   record Limits(long holdNanos, long holdBytes, long packetLimit) {}
 
   private final PacketSink sink;
@@ -63,11 +57,6 @@ final class ConnectionTable {
   PortsListener releasedWithoutSecrets;
   /** With rotation: carries keyed sessions into later files; else null. */
   CarryOver carryOver;
-
-  /** Told a TCP connection's two ports. */
-  interface PortsListener {
-    void ports(int portA, int portB);
-  }
   private final ProcessAttribution attribution = new ProcessAttribution();
   private final PacketHeaders headers = new PacketHeaders();
   private final FlowKey probe = new FlowKey();
@@ -76,6 +65,8 @@ final class ConnectionTable {
   private final Map<TlsStream, TcpFlow> flowOfStream = new IdentityHashMap<>();
   /** Held connections whose 4-tuple a new connection took ({@link #retire}): they wait outside the table. */
   private final List<TcpFlow> retired = new ArrayList<>();
+  /** The flows that were held since {@link #releaseExpired} last looked (held ones stay). */
+  private final List<TcpFlow> heldFlows = new ArrayList<>();
   private long heldBytes;
   /** Bytes the TLS parsers of the flows hold (records kept for trial decryption, reassembly); bounded with the held packets. */
   private long parserBytes;
@@ -171,8 +162,7 @@ final class ConnectionTable {
    * record, its DSB goes before the record.
    */
   private void holdAgain(TcpFlow flow, long now) {
-    flow.state = TcpFlow.State.HELD;
-    flow.holdStartedNanos = now;
+    startHolding(flow, TcpFlow.State.HELD, now);
     stats.tlsFlowsHeldAgain++;
   }
 
@@ -207,8 +197,7 @@ final class ConnectionTable {
     if (fromSyn && flow.synSeenB) {
       flow.tls.onSyn(flow.clientIsA ? TlsStream.Side.SERVER : TlsStream.Side.CLIENT, flow.synB);
     }
-    flow.state = TcpFlow.State.UNDECIDED;
-    flow.holdStartedNanos = now;
+    startHolding(flow, TcpFlow.State.UNDECIDED, now);
     flowOfStream.put(flow.tls, flow);
   }
 
@@ -254,13 +243,22 @@ final class ConnectionTable {
    * under the new keys.
    */
   private void holdForRenegotiation(TcpFlow flow, long now) {
-    flow.state = TcpFlow.State.HELD;
-    flow.holdStartedNanos = now;
+    startHolding(flow, TcpFlow.State.HELD, now);
     flow.fullyKeyedNanos = 0;
     stats.tlsRenegotiations++;
     if (flow.carry != null) {
       carryOver.forget(flow);
       flow.notCarried = "a TLS 1.2 renegotiation";
+    }
+  }
+
+  /** The flow's packets wait from now on (at most {@code --hold}); {@link #releaseExpired} looks at it. */
+  private void startHolding(TcpFlow flow, TcpFlow.State state, long now) {
+    flow.state = state;
+    flow.holdStartedNanos = now;
+    if (!flow.inHeldList) {
+      flow.inHeldList = true;
+      heldFlows.add(flow);
     }
   }
 
@@ -476,8 +474,16 @@ final class ConnectionTable {
     if (heldBytes == 0) {
       return; // nothing held: no deadline to meet
     }
-    for (TcpFlow flow : new ArrayList<>(flows.values())) {
+    for (int i = 0; i < heldFlows.size(); ) { // only the held flows, not the whole table every 10 ms
+      TcpFlow flow = heldFlows.get(i);
       releaseIfDue(flow, now);
+      if (flow.isHeld()) {
+        i++;
+      } else {
+        flow.inHeldList = false;
+        heldFlows.set(i, heldFlows.get(heldFlows.size() - 1));
+        heldFlows.remove(heldFlows.size() - 1);
+      }
     }
   }
 
@@ -586,11 +592,6 @@ final class ConnectionTable {
   /** Bytes the TLS parsers hold now. */
   long parserBytes() {
     return parserBytes;
-  }
-
-  /** Connections in the table (retired ones not counted). */
-  int size() {
-    return flows.size();
   }
 
   SecretMatcher matcher() {

@@ -42,6 +42,8 @@ final class TcpFlow {
   final ArrayDeque<HeldPacket> held = new ArrayDeque<>();
   long heldBytes;
   long holdStartedNanos;
+  /** In the table's list of held flows. */
+  boolean inHeldList;
   long lastSeenNanos;
   boolean closing;
   /** Captured on a loopback interface: both ends are processes of this host. */

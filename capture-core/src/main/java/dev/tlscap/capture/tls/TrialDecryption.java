@@ -24,8 +24,51 @@ import javax.crypto.spec.SecretKeySpec;
 final class TrialDecryption {
   private static final ThreadLocal<TrialDecryption> PER_THREAD = ThreadLocal.withInitial(TrialDecryption::new);
 
-  /** The key and IV protecting one direction's records under one secret. Immutable. */
-  record RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] keyBytes, byte[] iv) {}
+  /**
+   * The key and IV protecting one direction's records under one secret, and (made when first
+   * needed) an AES-ECB cipher set to the key: the content-type filter of every trial encrypts one
+   * counter block, and setting a key up costs more than that block (the key schedule).
+   */
+  static final class RecordKeys {
+    private final CipherSuite suite;
+    private final SecretKeySpec key;
+    private final byte[] keyBytes;
+    private final byte[] iv;
+    private Cipher ecb;
+
+    RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] keyBytes, byte[] iv) {
+      this.suite = suite;
+      this.key = key;
+      this.keyBytes = keyBytes;
+      this.iv = iv;
+    }
+
+    CipherSuite suite() {
+      return suite;
+    }
+
+    SecretKeySpec key() {
+      return key;
+    }
+
+    byte[] keyBytes() {
+      return keyBytes;
+    }
+
+    byte[] iv() {
+      return iv;
+    }
+
+    /** AES-ECB encrypting with this key (one per keys, for one thread: the keys are per thread too). */
+    Cipher ecb() throws GeneralSecurityException {
+      if (ecb == null) {
+        Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
+        c.init(Cipher.ENCRYPT_MODE, key);
+        ecb = c;
+      }
+      return ecb;
+    }
+  }
 
   /** TLS 1.2: both directions' keys from one master secret. */
   record Tls12Keys(RecordKeys client, RecordKeys server) {}
@@ -45,15 +88,17 @@ final class TrialDecryption {
   private Mac sha384;
   private Cipher gcm;
   private Cipher chacha;
-  private Cipher aesEcb;
   private final byte[] counterBlock = new byte[16];
   private final byte[] block64 = new byte[64];
   /** Attempts a wrong inner content type turned down before the tag check. */
   private long rejectedByContentType;
   private byte[] scratch = new byte[1 << 12];
   private final byte[] nonce = new byte[12];
-  private RecordKeys lastKeys;
-  private byte[] lastSecret;
+  /** Keys derived from TLS 1.3 secrets, by a hash of the secret and suite (a collision replaces). */
+  private static final int KEY_CACHE_SLOTS = 4096;
+  private final RecordKeys[] cachedKeys = new RecordKeys[KEY_CACHE_SLOTS];
+  private final byte[][] cachedSecrets = new byte[KEY_CACHE_SLOTS][];
+  private long cacheHits;
   private final byte[] aad12 = new byte[13];
   /** How many records this thread tried to open. */
   private long attempts;
@@ -66,6 +111,11 @@ final class TrialDecryption {
 
   long attempts() {
     return attempts;
+  }
+
+  /** Keys {@link #tls13Keys} found already derived. */
+  long keyCacheHits() {
+    return cacheHits;
   }
 
   long rejectedByContentType() {
@@ -115,10 +165,15 @@ final class TrialDecryption {
     if (secret == null || secret.length != suite.hashLength()) {
       return null;
     }
-    // A new candidate is tried on stream after stream: derive its keys once (by content, as a
-    // caller may reuse its array). HMAC-SHA384 costs about 2 us here.
-    if (lastKeys != null && lastKeys.suite().code() == suite.code() && Arrays.equals(lastSecret, secret)) {
-      return lastKeys;
+    // A candidate is tried on stream after stream, and many candidates are in the pool at once:
+    // derive each one's keys once (by content, as a caller may reuse its array). Without this,
+    // HMAC-SHA384 (pure Java: no SHA-512 intrinsic here) took two thirds of tlscap's CPU under a
+    // handshake load.
+    int slot = (Arrays.hashCode(secret) * 31 + suite.code()) & (KEY_CACHE_SLOTS - 1);
+    RecordKeys cached = cachedKeys[slot];
+    if (cached != null && cached.suite().code() == suite.code() && Arrays.equals(cachedSecrets[slot], secret)) {
+      cacheHits++;
+      return cached;
     }
     Mac mac = mac(suite.hmac());
     if (mac == null) {
@@ -132,9 +187,10 @@ final class TrialDecryption {
       SecretKeySpec key = new SecretKeySpec(keyBytes, suite.aead().keyAlgorithm);
       mac.update(IV_LABEL);
       byte[] iv = Arrays.copyOf(mac.doFinal(), 12);
-      lastKeys = new RecordKeys(suite, key, keyBytes, iv);
-      lastSecret = secret.clone();
-      return lastKeys;
+      RecordKeys keys = new RecordKeys(suite, key, keyBytes, iv);
+      cachedKeys[slot] = keys;
+      cachedSecrets[slot] = secret.clone();
+      return keys;
     } catch (InvalidKeyException | IllegalArgumentException e) {
       return null;
     }
@@ -244,17 +300,13 @@ final class TrialDecryption {
     }
     // NIST SP 800-38D 7.2: J0 = nonce || 0^31 || 1; plaintext block i is XORed with E(K, J0 + 1 + i).
     try {
-      if (aesEcb == null) {
-        aesEcb = Cipher.getInstance("AES/ECB/NoPadding");
-      }
       int counter = 2 + last / 16;
       System.arraycopy(nonce, 0, counterBlock, 0, 12);
       counterBlock[12] = (byte) (counter >>> 24);
       counterBlock[13] = (byte) (counter >>> 16);
       counterBlock[14] = (byte) (counter >>> 8);
       counterBlock[15] = (byte) counter;
-      aesEcb.init(Cipher.ENCRYPT_MODE, keys.key());
-      aesEcb.doFinal(counterBlock, 0, 16, block64, 0);
+      keys.ecb().doFinal(counterBlock, 0, 16, block64, 0);
       return c ^ (block64[last % 16] & 0xFF);
     } catch (GeneralSecurityException e) {
       return -1;
