@@ -44,6 +44,35 @@ class RotationTest {
     return tshark;
   }
 
+  /**
+   * Synthetic packets (a rotated file's prologue): marked with their comment, never a rotation of
+   * their own, and not counted against -C; rotateIfDue starts the file a packet would start.
+   */
+  @Test
+  void syntheticPacketsAreMarkedAndDoNotCountAgainstTheSizeLimit() throws Exception {
+    PcapngWriter w = PcapngWriter.builder().rotation(RotationPolicy.fromFlags("4k", null, null))
+        .open(dir.resolve("syn.pcapng"));
+    int eth0 = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    assertEquals(1, w.fileNumber());
+    for (int i = 0; i < 100; i++) { // 10 kB of synthetic packets in the first file: still one file
+      assertTrue(w.writeSynthetic(eth0, T0 + i, udp(100, 1, i), 0, 100, Direction.INBOUND, "tlscap synthetic: test",
+          null));
+    }
+    assertEquals(1, w.fileNumber());
+    assertTrue(w.rotateIfDue(T0 + 100), "nothing due: the synthetic bytes do not count");
+    assertEquals(1, w.fileNumber());
+    for (int i = 0; i < 50; i++) { // 7 kB of captured packets: past 4k, file 2 starts
+      assertTrue(w.writePacket(eth0, T0 + 200 + i, udp(100, 1, i), 0, 100, 100, Direction.INBOUND));
+    }
+    assertEquals(2, w.fileNumber());
+    w.close();
+    List<Path> files = TestPackets.files(dir);
+    assertEquals(2, files.size(), files.toString());
+    assertEquals(100, Tshark.packetCount(files.get(0), "frame.comment == \"tlscap synthetic: test\""));
+    int captured = checkCompleteFile(files.get(0), 1) - 100;
+    assertTrue(captured >= 20, "about 4k of captured packets after 10 kB of synthetic ones: " + captured);
+  }
+
   @Test
   void bySizeEveryFileIsCompleteAndNamesSortInCaptureOrder() throws Exception {
     RecordingListener events = new RecordingListener();
