@@ -164,7 +164,8 @@ public final class CarriedSession {
 
   /** Bytes held: the handshake kept for replay and the records in progress. */
   public long memoryBytes() {
-    return handshakeBytes + (early != null ? earlyBytes : 0) + client.partial.length + server.partial.length;
+    return handshakeBytes + (early != null ? earlyBytes : 0) + client.partial.length + server.partial.length
+        + client.tcp.waitingBytes() + server.tcp.waitingBytes();
   }
 
   /** {@code side} sent a segment that the capture cut short (snap length): its stream is lost. */
@@ -213,6 +214,9 @@ public final class CarriedSession {
     if (lost() != null) {
       return Prologue.failed(lost());
     }
+    if (client.tcp.waitingBytes() > 0 || server.tcp.waitingBytes() > 0) {
+      return Prologue.failed("a gap in its TCP sequence at the file boundary");
+    }
     long records = client.syntheticRecords() + server.syntheticRecords();
     if (records > maxRecords) {
       return Prologue.failed(records + " records to align, more than " + maxRecords);
@@ -251,8 +255,9 @@ public final class CarriedSession {
   }
 
   /** One direction: where its stream is, where its records are, under which key. */
-  private final class Half {
+  private final class Half implements TcpReassembly.Receiver {
     final Side side;
+    final TcpReassembly tcp = new TcpReassembly();
     final String name;
     String lost;
     boolean started;
@@ -299,6 +304,7 @@ public final class CarriedSession {
         lost = why;
         partial = new byte[0];
         partialFill = 0;
+        tcp.clear();
       }
     }
 
@@ -310,16 +316,19 @@ public final class CarriedSession {
         started = true;
         next = seq;
       }
-      int ahead = seq - next;
-      if (ahead > 0) {
-        lose("a gap in its TCP sequence");
+      // out of order (a segment lost on its way and sent again) waits, bounded, for the gap to fill
+      tcp.accept(seq & 0xFFFFFFFFL, data, offset, length, this);
+      if (tcp.lost()) {
+        lose("a gap in its TCP sequence that did not fill");
+      }
+    }
+
+    /** The direction's next bytes, in order (from {@link #tcp}). */
+    @Override
+    public void receive(ByteBuffer data, int offset, int length) {
+      if (lost != null) {
         return;
       }
-      if (-ahead >= length) {
-        return; // retransmitted
-      }
-      offset -= ahead;
-      length += ahead;
       next += length;
       int end = offset + length;
       boolean handshakeSegment = !inApplication;
@@ -480,7 +489,7 @@ public final class CarriedSession {
       RecordSealer sealer = RecordSealer.forThisThread();
       TrialDecryption trial = TrialDecryption.forThisThread();
       int empty = RecordSealer.emptyRecordLength(suite);
-      byte[] buffer = new byte[MAX_PIECE];
+      byte[] buffer = new byte[(int) Math.min(MAX_PIECE, n * Math.max(empty, RecordSealer.TLS13_KEY_UPDATE_RECORD))];
       int fill = 0;
       byte[] s = secret0;
       for (int g = 0; g < generation; g++) { // TLS 1.3: walk Wireshark through the key updates
@@ -496,16 +505,19 @@ public final class CarriedSession {
         s = sealer.nextTrafficSecret(suite, s);
       }
       long first = suite.tls13() ? 0 : 1; // TLS 1.2: record 0 is the Finished, in the replayed handshake
-      for (long seq = first; seq < first + records; seq++) {
-        if (fill + empty > buffer.length) {
+      for (long seq = first; seq < first + records; ) {
+        int run = (int) Math.min((buffer.length - fill) / empty, first + records - seq);
+        if (run == 0) {
           pieces.add(new Piece(side, Arrays.copyOf(buffer, fill), true));
           fill = 0;
+          continue;
         }
-        int r = sealer.sealEmpty(keys, seq, buffer, fill);
+        int r = sealer.sealEmptyRun(keys, seq, run, buffer, fill);
         if (r < 0) {
           return false;
         }
         fill += r;
+        seq += run;
       }
       if (fill > 0) {
         pieces.add(new Piece(side, Arrays.copyOf(buffer, fill), true));

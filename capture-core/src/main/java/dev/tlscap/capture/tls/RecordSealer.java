@@ -6,6 +6,7 @@ import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.InvalidKeyException;
 import java.security.spec.AlgorithmParameterSpec;
+import java.util.Arrays;
 import javax.crypto.Cipher;
 import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
@@ -87,6 +88,35 @@ final class RecordSealer {
     aad[11] = 0;
     aad[12] = 0;
     return seal(aead, keys.key(), aad, 13, inner, 0, out, at + 5 + explicit) ? 5 + length : -1;
+  }
+
+  /** A run shorter than this is sealed record by record (the fast path's set-up costs about that much). */
+  static final int FAST_RUN = 64;
+
+  /**
+   * {@code count} empty records sealed as records {@code firstSeq}, {@code firstSeq + 1}, ... of
+   * {@code keys}, one after the other into {@code out} at {@code at}; the bytes written, or -1.
+   * AES-GCM runs of {@link #FAST_RUN} or more take a fast path ({@link EmptyGcmRun}) whose first
+   * record is checked against the JCA's; any other run, or a failed check, goes record by record.
+   */
+  int sealEmptyRun(RecordKeys keys, long firstSeq, int count, byte[] out, int at) {
+    if (count >= FAST_RUN && keys.suite().aead() != CipherSuite.Aead.CHACHA20_POLY1305) {
+      int n = EmptyGcmRun.seal(keys, firstSeq, count, out, at);
+      byte[] check = new byte[emptyRecordLength(keys.suite())];
+      if (n > 0 && sealEmpty(keys, firstSeq, check, 0) == check.length
+          && Arrays.equals(check, 0, check.length, out, at, at + check.length)) {
+        return n;
+      }
+    }
+    int fill = at;
+    for (int i = 0; i < count; i++) {
+      int r = sealEmpty(keys, firstSeq + i, out, fill);
+      if (r < 0) {
+        return -1;
+      }
+      fill += r;
+    }
+    return fill - at;
   }
 
   /** A TLS 1.3 KeyUpdate record sealed as record {@code seq} of {@code keys}; its length, or -1. */
