@@ -31,7 +31,6 @@ final class RecordSealer {
   static final int TLS13_EMPTY_RECORD = 5 + 1 + CipherSuite.TAG_LENGTH;
   /** A TLS 1.3 KeyUpdate record: header, the message, the content type, the tag. */
   static final int TLS13_KEY_UPDATE_RECORD = 5 + KEY_UPDATE.length + 1 + CipherSuite.TAG_LENGTH;
-  private static final byte[] TRAFFIC_UPD = "tls13 traffic upd".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private Cipher gcm;
   private Cipher chacha;
@@ -140,14 +139,7 @@ final class RecordSealer {
    * "traffic upd", "", Hash.length); null when the JDK lacks the HMAC.
    */
   byte[] nextTrafficSecret(CipherSuite suite, byte[] secret) {
-    int length = suite.hashLength();
-    byte[] info = new byte[2 + 1 + TRAFFIC_UPD.length + 1 + 1];
-    info[0] = (byte) (length >>> 8);
-    info[1] = (byte) length;
-    info[2] = (byte) TRAFFIC_UPD.length;
-    System.arraycopy(TRAFFIC_UPD, 0, info, 3, TRAFFIC_UPD.length);
-    info[3 + TRAFFIC_UPD.length] = 0;
-    info[4 + TRAFFIC_UPD.length] = 1; // one HMAC block is the whole hash length
+    byte[] info = TrialDecryption.hkdfLabelBlock1("traffic upd", suite.hashLength()); // one block: the hash length
     try {
       Mac mac = suite.hmac().equals("HmacSHA256")
           ? (sha256 != null ? sha256 : (sha256 = Mac.getInstance("HmacSHA256")))

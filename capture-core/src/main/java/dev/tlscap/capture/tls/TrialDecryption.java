@@ -122,7 +122,8 @@ final class TrialDecryption {
     return rejectedByContentType;
   }
 
-  private static byte[] hkdfLabelBlock1(String label, int length) {
+  /** RFC 8446 7.1: the HkdfLabel of {@code label} with an empty context, and HKDF-Expand's first block counter. */
+  static byte[] hkdfLabelBlock1(String label, int length) {
     byte[] l = ("tls13 " + label).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     byte[] info = new byte[2 + 1 + l.length + 1 + 1];
     info[0] = (byte) (length >>> 8);
