@@ -85,9 +85,9 @@ final class CarryOver {
   /**
    * Before a packet of a followed flow is written: starts the next file if it is due, and when the
    * packet is the flow's first in this file, writes the flow's prologue (or counts it as not
-   * decryptable here).
+   * decryptable here). {@code parsed}: the packet's headers if the caller has them, else null.
    */
-  void beforeWrite(TcpFlow flow, CapturedPacket p) {
+  void beforeWrite(TcpFlow flow, CapturedPacket p, PacketHeaders parsed) {
     if (!sink.rotateIfDue(p.timestampNanos)) {
       return;
     }
@@ -95,7 +95,7 @@ final class CarryOver {
     if (file == flow.fileNumber || !flow.keyedOnce || flow.carry != null && !flow.carry.keyed()) {
       return; // (not keyed yet: no secrets to decrypt it with, in any file; counted as such)
     }
-    PacketHeaders h = parse(flow, p);
+    PacketHeaders h = parsed != null ? parsed : parse(flow, p);
     if (h.payloadLength == 0 && flow.closing) {
       return; // the end of a closing connection: nothing to decrypt
     }
@@ -118,12 +118,12 @@ final class CarryOver {
   }
 
   /** After a packet of a carried flow was written: its bytes move the flow's records on. */
-  void written(TcpFlow flow, CapturedPacket p, boolean fromClient) {
+  void written(TcpFlow flow, CapturedPacket p, boolean fromClient, PacketHeaders parsed) {
     CarriedSession carry = flow.carry;
     if (carry == null) {
       return;
     }
-    PacketHeaders h = parse(flow, p);
+    PacketHeaders h = parsed != null ? parsed : parse(flow, p);
     if (h.protocol != PacketHeaders.TCP) {
       return;
     }

@@ -132,7 +132,7 @@ final class ConnectionTable {
     if (flow.isHeld()) {
       hold(flow, p.copy(fromClient));
     } else {
-      write(flow, p, fromClient);
+      write(flow, p, fromClient, h);
     }
     if (flow.tls != null && (flow.isHeld() || flow.followLate || flow.state == TcpFlow.State.KEYED
         && flow.tls.readsOn())) { // keyed: a TLS 1.2 stream reads on for renegotiations
@@ -342,22 +342,22 @@ final class ConnectionTable {
   /** Writes a flow's held packets in their order (its DSB first, if it has secrets) and stops holding. */
   private void release(TcpFlow flow) {
     for (HeldPacket held : flow.held) {
-      write(flow, held.into(released), held.fromClient());
+      write(flow, held.into(released), held.fromClient(), null);
     }
     heldBytes -= flow.heldBytes;
     flow.heldBytes = 0;
     flow.held.clear();
   }
 
-  /** Writes one packet of a flow; a flow followed for rotation gets its prologue first in a new file. */
-  private void write(TcpFlow flow, CapturedPacket p, boolean fromClient) {
+  /** Writes a flow's packet ({@code parsed}: its headers, or null); in a new file a carried flow's prologue first. */
+  private void write(TcpFlow flow, CapturedPacket p, boolean fromClient, PacketHeaders parsed) {
     boolean followed = carryOver != null && flow.fileNumber != 0;
     if (followed) {
-      carryOver.beforeWrite(flow, p);
+      carryOver.beforeWrite(flow, p, parsed);
     }
     sink.write(p, flow.sender(fromClient), flow.secrets);
     if (followed) {
-      carryOver.written(flow, p, fromClient);
+      carryOver.written(flow, p, fromClient, parsed);
     }
   }
 
