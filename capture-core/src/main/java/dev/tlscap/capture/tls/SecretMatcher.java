@@ -22,6 +22,9 @@ import java.util.Map;
  *       newest first, and is keyed where it opens the record it protects ({@link TlsStream#verify}).
  *       Candidates that cannot be proven yet wait; each is tried once on each new record of a stream
  *       ({@link #onRecords}). A CLIENT_RANDOM without random is tried the same way on TLS 1.2 streams.
+ *       A traffic secret is tried only on streams whose handshake secret of its side a process it
+ *       came from derived before it ({@link StreamEntry#mayDeriveTraffic}): those of connections that
+ *       never send under them wait their time to live untried.
  *   <li>EXPORTER_SECRET protects no record: it is keyed to the stream of the SERVER_TRAFFIC_SECRET_0
  *       its thread derived just before it (OpenSSL derives them in that order, as client and as
  *       server), once that one is keyed.
@@ -497,7 +500,8 @@ public final class SecretMatcher {
   private boolean tryOn(Candidate c, StreamEntry entry, int from) {
     TlsStream s = entry.stream;
     if (!s.negotiated() || s.keyedSecret(c.label) != null
-        || (c.label == TlsLabel.CLIENT_RANDOM) == (s.version() == TlsStream.TLS_1_3)) {
+        || (c.label == TlsLabel.CLIENT_RANDOM) == (s.version() == TlsStream.TLS_1_3)
+        || (LabelOrder.isTraffic(c.label) && !entry.mayDeriveTraffic(TlsStream.sideOf(c.label), c))) {
       return false;
     }
     long before = s.trialDecryptions();
@@ -597,6 +601,7 @@ public final class SecretMatcher {
     if (had != null) {
       if (Arrays.equals(had, secret)) {
         counts.keyedAgain++;
+        noteOrigin(entry, label, source);
         decided.add(new MatchDecision.KeyedAgain(stream, label, source));
       }
       return; // a different secret for a label this stream has: the proven one stays
@@ -616,6 +621,7 @@ public final class SecretMatcher {
         return;
       }
     }
+    noteOrigin(entry, label, source);
     long before = stream.trialDecryptions();
     stream.keyed(label, secret, proof); // opens the records after a handshake key's first to find where it ends
     counts.trialDecryptions += stream.trialDecryptions() - before;
@@ -633,6 +639,14 @@ public final class SecretMatcher {
       if (stream.keyedSecret(traffic) == null) {
         tryPool(traffic, entry, 0); // the waiting traffic secrets, where this key's records end
       }
+    }
+  }
+
+  /** A handshake secret keyed to the stream: where its traffic secret can come from ({@link StreamEntry#mayDeriveTraffic}). */
+  private static void noteOrigin(StreamEntry entry, TlsLabel label, TlsSecret source) {
+    TlsStream.Side side = TlsStream.sideOf(label);
+    if (side != null && label == LabelOrder.handshakeLabelOf(side) && source != null) {
+      entry.noteHandshakeOrigin(side, source.pid(), source.bootTimeNanos());
     }
   }
 

@@ -4,6 +4,7 @@ package dev.tlscap.capture.tls;
 import dev.tlscap.secrets.TlsLabel;
 import dev.tlscap.secrets.TlsSecret;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** The matcher's bookkeeping of one stream; kept in {@link TlsStream#matcherEntry}. */
@@ -26,6 +27,12 @@ final class StreamEntry {
   /** Per side, the records the likely secrets were tried on. */
   final int[] likelyTried = new int[2];
   boolean inTrialList;
+  /**
+   * Per side, the processes whose handshake secret of that side was keyed here, and when each
+   * derived it (kernel boot time): a process derives a connection's traffic secret after its
+   * handshake secret. Null until one is; {@code ANY_ORIGIN} when too many processes did.
+   */
+  private final long[][] handshakeOrigins = new long[2][];
   StreamEntry newer;
   StreamEntry older;
 
@@ -59,6 +66,69 @@ final class StreamEntry {
     }
     likely.removeIf(c -> c.keyedTo != null || stream.keyedSecret(c.label) != null);
     return !likely.isEmpty();
+  }
+
+  /** More processes than this keyed one side's handshake secret: any process may be a traffic secret's. */
+  private static final int MAX_ORIGINS = 4;
+  private static final long[] ANY_ORIGIN = new long[0];
+
+  /** Process {@code pid} derived this stream's handshake secret of {@code side} at {@code bootNanos}. */
+  void noteHandshakeOrigin(TlsStream.Side side, int pid, long bootNanos) {
+    long[] o = handshakeOrigins[side.ordinal()];
+    if (o == ANY_ORIGIN) {
+      return;
+    }
+    if (o == null) {
+      handshakeOrigins[side.ordinal()] = new long[] {pid, bootNanos};
+      return;
+    }
+    for (int i = 0; i < o.length; i += 2) {
+      if (o[i] == pid) {
+        o[i + 1] = Math.min(o[i + 1], bootNanos);
+        return;
+      }
+    }
+    handshakeOrigins[side.ordinal()] = o.length >= 2 * MAX_ORIGINS ? ANY_ORIGIN : Arrays.copyOf(o, o.length + 2);
+    if (handshakeOrigins[side.ordinal()] != ANY_ORIGIN) {
+      handshakeOrigins[side.ordinal()][o.length] = pid;
+      handshakeOrigins[side.ordinal()][o.length + 1] = bootNanos;
+    }
+  }
+
+  /**
+   * Whether {@code c}, a traffic secret of {@code side}, can be this stream's: it (or a copy from
+   * another process) comes from a process that keyed this stream's handshake secret of that side, and
+   * was derived after it. Openssl s_time's connections end without sending under their traffic keys:
+   * those secrets wait their whole time to live, and every later connection would try them all.
+   */
+  boolean mayDeriveTraffic(TlsStream.Side side, Candidate c) {
+    long[] o = handshakeOrigins[side.ordinal()];
+    if (o == ANY_ORIGIN) {
+      return true;
+    }
+    if (o == null) {
+      return false;
+    }
+    if (derivedAfter(o, c.event)) {
+      return true;
+    }
+    if (c.twins != null) {
+      for (Candidate twin : c.twins) {
+        if (derivedAfter(o, twin.event)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean derivedAfter(long[] origins, TlsSecret s) {
+    for (int i = 0; i < origins.length; i += 2) {
+      if (origins[i] == s.pid() && s.bootTimeNanos() >= origins[i + 1]) {
+        return true;
+      }
+    }
+    return false;
   }
 
   StreamEntry(TlsStream stream, Bytes random, long addedNanos) {

@@ -297,6 +297,52 @@ class SecretMatcherTest {
   }
 
   @Test
+  void trafficSecretsAreTriedOnlyWhereTheirProcessKeyedTheHandshakeBefore() {
+    // openssl s_time: one process, connection after connection, none sending under its traffic keys;
+    // those secrets wait their time to live, and every later connection tried them all (130 trials
+    // a handshake in bench/tls-path.sh). A process derives a connection's traffic secret after its
+    // handshake secret: one derived before, or by a process that keyed no handshake secret of the
+    // stream, is not tried there.
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    List<TlsSecret> real = new ArrayList<>();
+    for (String rnd : t.randoms()) {
+      real.addAll(clientSecrets(t, rnd));
+    }
+    real = stamped(real, 1, 1_000_000);
+    Replay alone = new Replay(t).secrets(real).packets();
+    assertEquals(t.keyLog.size(), alone.allLines.size());
+
+    Random random = new Random(5);
+    List<TlsSecret> stale = new ArrayList<>();
+    List<TlsSecret> otherProcess = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      for (TlsLabel label : List.of(TlsLabel.CLIENT_TRAFFIC_SECRET_0, TlsLabel.SERVER_TRAFFIC_SECRET_0)) {
+        byte[] a = new byte[32];
+        byte[] b = new byte[32];
+        random.nextBytes(a);
+        random.nextBytes(b);
+        stale.add(new TlsSecret(1 + i, 1, 1, "openssl", null, null, label, a));
+        otherProcess.add(new TlsSecret(2_000_000 + i, 2, 2, "other", null, null, label, b));
+      }
+    }
+    Replay r = new Replay(t).secrets(stale).secrets(real).secrets(otherProcess).packets();
+    assertEquals(t.keyLog.size(), r.allLines.size());
+    assertEquals(new TreeSet<>(alone.allLines), new TreeSet<>(r.allLines));
+    assertEquals(alone.matcher.counters().trialDecryptions(), r.matcher.counters().trialDecryptions(),
+        "not one record opened with a secret that cannot be the stream's");
+  }
+
+  /** The events, from process {@code pid}, derived one microsecond apart from {@code bootNanos} on. */
+  private static List<TlsSecret> stamped(List<TlsSecret> events, int pid, long bootNanos) {
+    List<TlsSecret> out = new ArrayList<>();
+    for (TlsSecret e : events) {
+      out.add(new TlsSecret(bootNanos, pid, e.tid(), e.comm(), e.socket(), e.clientRandom(), e.label(), e.secret()));
+      bootNanos += 1_000;
+    }
+    return out;
+  }
+
+  @Test
   void theSameConnectionCapturedTwiceGetsItsLinesTwice() {
     RecordedTraffic t = RecordedTraffic.load("tls13-chacha20");
     Replay r = new Replay(t);
