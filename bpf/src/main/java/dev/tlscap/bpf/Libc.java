@@ -59,6 +59,9 @@ final class Libc {
 
   public static native int getpid();
 
+  /** {@code argv}: a NULL-terminated array of C strings (a {@link com.sun.jna.StringArray}). */
+  public static native int execv(String path, Pointer argv);
+
   public static native int geteuid();
 
   public static native int isatty(int fd);

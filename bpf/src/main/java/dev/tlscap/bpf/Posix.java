@@ -29,6 +29,15 @@ public final class Posix {
     return Libc.gettid();
   }
 
+  /**
+   * Replaces this process's program (execv): same process id, open descriptors, signal
+   * dispositions; returns only when the call failed, with its errno in the exception.
+   */
+  public static void exec(String path, java.util.List<String> argv) {
+    Libc.execv(path, new com.sun.jna.StringArray(argv.toArray(new String[0])));
+    throw BpfException.ofCall("execv(" + path + ")", Errno.last());
+  }
+
   /** Whether {@code fd} is a terminal (isatty). */
   public static boolean isTerminal(int fd) {
     return Libc.isatty(fd) == 1;

@@ -153,6 +153,7 @@ public final class Tlscap implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    JvmTuning.relaunch(args); // returns only in a JVM already set for tlscap (or one it cannot relaunch)
     stopOnSigintInBackground();
     System.exit(run(args, System.err));
   }

@@ -76,6 +76,9 @@ class CaptureIT {
       Path keys = dir.resolve("keys.txt");
       try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--keylog-file",
           keys.toString(), "port", Integer.toString(server.port()))) {
+        // java -jar relaunched itself (execv: the same process) in the JVM set for tlscap (JvmTuning)
+        String jvm = Files.readString(Path.of("/proc", Long.toString(tlscap.process.pid()), "cmdline")).replace('\0', ' ');
+        assertTrue(jvm.contains(" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmn24m -Xmx384m -Dtlscap.jvm=tuned -jar "), jvm);
         String page13 = curl("--tlsv1.3", server.url() + "tls13-path").stdout();
         String page12 = curl("--tlsv1.2", "--tls-max", "1.2", server.url() + "tls12-path").stdout();
         assertTrue(page13.contains("s_server") && page12.contains("s_server"), page13);
