@@ -13,6 +13,8 @@ final class MatchCounts {
   long keyedAgain;
   long unmatched;
   long droppedByCap;
+  /** Traffic secrets of connections that sent nothing under them: never proven, not needed. */
+  long unneeded;
   long trialDecryptions;
   long streamsFullyKeyed;
   long streamsGivenUp;
@@ -45,6 +47,9 @@ final class MatchCounts {
     s.append("; ").append(unmatched).append(" unmatched");
     if (rejected > 0) {
       s.append(", ").append(rejected).append(" rejected (a client random's secret that did not open its records)");
+    }
+    if (unneeded > 0) {
+      s.append(", ").append(unneeded).append(" not needed (their connection sent nothing under them)");
     }
     if (droppedByCap > 0) {
       s.append(", ").append(droppedByCap).append(" dropped (too many waiting)");

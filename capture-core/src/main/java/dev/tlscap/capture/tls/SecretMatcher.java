@@ -68,6 +68,8 @@ public final class SecretMatcher {
   private final ArrayDeque<RecentKey> keyedOrder = new ArrayDeque<>();
 
   private final Map<Long, ThreadState> threads = new HashMap<>();
+  /** Secrets that reached the matcher so far: the arrival number of the latest ({@link Candidate#arrival}). */
+  private long arrivals;
 
   /* Streams by client random, and incomplete young streams (the trial list), newest first. */
   private final Map<Bytes, List<StreamEntry>> streamsByRandom = new HashMap<>();
@@ -109,6 +111,7 @@ public final class SecretMatcher {
     if (event == null || event.label() == null || event.secret() == null || event.secret().length == 0) {
       return;
     }
+    arrivals++;
     long threadKey = (long) event.pid() << 32 | (event.tid() & 0xFFFFFFFFL);
     ThreadState thread = threads.computeIfAbsent(threadKey, k -> new ThreadState());
     thread.lastSeen = nowNanos;
@@ -118,13 +121,13 @@ public final class SecretMatcher {
       keyByRandom(event, nowNanos);
       return;
     }
-    Candidate c = new Candidate(event, nowNanos, threadKey);
+    Candidate c = new Candidate(event, nowNanos, threadKey, arrivals, arrivals);
     thread.last = c;
     RecentKey known = recentlyKeyed.get(c.secret);
     if (known != null && known.label() == c.label) {
       c.keyedTo = known.stream();
       thread.lastStream = known.stream();
-      key(known.stream(), c.label, c.secret.bytes, event, How.AGAIN);
+      key(known.stream(), c.label, c.secret.bytes, event, c.arrival, How.AGAIN);
       return;
     }
     if (c.label == TlsLabel.EXPORTER_SECRET) {
@@ -135,8 +138,8 @@ public final class SecretMatcher {
     if (primary != null && primary.label == c.label) {
       // The same secret from the other end: keyed when the first one is, without decrypting again.
       if (pool.add(c)) {
-      counts.droppedByCap++;
-    }
+        counts.droppedByCap++;
+      }
       if (primary.twins == null) {
         primary.twins = new ArrayList<>(1);
       }
@@ -150,6 +153,21 @@ public final class SecretMatcher {
     StreamEntry hinted = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
     if (c.keyedTo == null && hinted != null) {
       hinted.noteLikely(c); // most likely that stream's, if it still misses this label
+      retireIfUnneeded(c, hinted);
+    }
+  }
+
+  /**
+   * A traffic secret that came after its connection (the thread's last keyed stream) was fully
+   * keyed without it (the packets are often drained before the secrets): not needed, unless
+   * something else may own it ({@link #retireUnneeded}).
+   */
+  private void retireIfUnneeded(Candidate c, StreamEntry hinted) {
+    TlsStream.Side side = TlsStream.sideOf(c.label);
+    if (LabelOrder.isTraffic(c.label) && c.pooled && hinted.stream.fullyKeyed()
+        && hinted.stream.keyedSecret(c.label) == null && hinted.mayDeriveTraffic(side, c)
+        && !mayBeOwnedElsewhere(c, side, c.label)) {
+      retire(c);
     }
   }
 
@@ -199,7 +217,7 @@ public final class SecretMatcher {
     if (!same.isEmpty()) {
       // The same connection seen twice (two interfaces): it gets what its twin has.
       for (KeyedLine line : same.get(0).lines) {
-        keyOne(entry, line.label(), line.secret(), line.source(), How.RANDOM, null);
+        keyOne(entry, line.label(), line.secret(), line.source(), 0, How.RANDOM, null);
       }
     }
     same.add(entry);
@@ -213,7 +231,7 @@ public final class SecretMatcher {
   /** Keys to the stream the secrets that came with its client random before it. */
   private void keyWaiting(StreamEntry entry) {
     for (TlsSecret w : waiting.take(entry.random)) {
-      key(entry.stream, w.label(), w.secret(), w, How.RANDOM);
+      key(entry.stream, w.label(), w.secret(), w, 0, How.RANDOM);
     }
   }
 
@@ -436,7 +454,7 @@ public final class SecretMatcher {
         }
         return;
       }
-      key(first.stream, event.label(), event.secret(), event, How.RANDOM);
+      key(first.stream, event.label(), event.secret(), event, arrivals, How.RANDOM);
       return;
     }
     counts.droppedByCap += waiting.add(event, random, now);
@@ -449,12 +467,16 @@ public final class SecretMatcher {
     }
     if (previous.keyedTo != null) {
       c.keyedTo = previous.keyedTo;
-      key(previous.keyedTo, c.label, c.secret.bytes, c.event, How.THREAD);
+      key(previous.keyedTo, c.label, c.secret.bytes, c.event, c.arrival, How.THREAD);
     } else if (previous.pooled) {
       if (pool.add(c)) {
-      counts.droppedByCap++;
-    }
+        counts.droppedByCap++;
+      }
       previous.exporter = c;
+    } else if (previous.retired) {
+      previous.exporter = c; // not needed with it (and keyed with it, should a stream prove it after all)
+      c.retired = true;
+      counts.unneeded++;
     } else {
       counts.unmatched++; // its SERVER_TRAFFIC_SECRET_0 expired unmatched
     }
@@ -484,8 +506,9 @@ public final class SecretMatcher {
 
   private void tryPool(TlsLabel label, StreamEntry entry, int from) {
     boolean bounded = label != TlsLabel.CLIENT_EARLY_TRAFFIC_SECRET && entry.addedNanos != NO_TIME;
+    long floor = LabelOrder.isTraffic(label) ? entry.trafficArrivalFloor(TlsStream.sideOf(label)) : 0;
     for (Candidate c = pool.newestOf(label); c != null; ) {
-      if (bounded && entry.addedNanos - c.arrivedNanos > ARRIVAL_SLACK_NANOS) {
+      if (bounded && entry.addedNanos - c.arrivedNanos > ARRIVAL_SLACK_NANOS || c.pooledAt < floor) {
         return;
       }
       Candidate older = c.olderOfLabel;
@@ -516,6 +539,11 @@ public final class SecretMatcher {
 
   private void matched(Candidate c, TlsStream stream, SecretProof proof) {
     pool.remove(c);
+    if (c.retired) { // a stream kept it as likely after all and proved it
+      c.retired = false;
+      counts.unneeded--;
+      counts.keyedLate++;
+    }
     if (c.expired) {
       c.expired = false;
       counts.unmatched--; // counted when it left the pool; a stream kept it (likely) and proved it after all
@@ -526,7 +554,7 @@ public final class SecretMatcher {
     if (thread != null) {
       thread.lastStream = stream;
     }
-    key(stream, c.label, c.secret.bytes, c.event, How.TRIAL, proof);
+    key(stream, c.label, c.secret.bytes, c.event, c.arrival, How.TRIAL, proof);
     if (c.exporter != null) {
       keyExporter(c.exporter, stream);
     }
@@ -541,7 +569,7 @@ public final class SecretMatcher {
         if (t != null) {
           t.lastStream = stream;
         }
-        key(stream, twin.label, twin.secret.bytes, twin.event, How.AGAIN);
+        key(stream, twin.label, twin.secret.bytes, twin.event, twin.arrival, How.AGAIN);
         if (twin.exporter != null) {
           keyExporter(twin.exporter, stream);
         }
@@ -550,26 +578,31 @@ public final class SecretMatcher {
   }
 
   private void keyExporter(Candidate exporter, TlsStream stream) {
-    if (!exporter.pooled && !exporter.expired) {
+    if (!exporter.pooled && !exporter.expired && !exporter.retired) {
       return;
     }
     pool.remove(exporter);
+    if (exporter.retired) {
+      exporter.retired = false;
+      counts.unneeded--;
+      counts.keyedLate++;
+    }
     if (exporter.expired) { // its SERVER_TRAFFIC_SECRET_0 was proven late: it goes with it
       exporter.expired = false;
       counts.unmatched--;
       counts.keyedLate++;
     }
     exporter.keyedTo = stream;
-    key(stream, exporter.label, exporter.secret.bytes, exporter.event, How.THREAD);
+    key(stream, exporter.label, exporter.secret.bytes, exporter.event, exporter.arrival, How.THREAD);
   }
 
   /** Keys a secret to {@code stream} and to the other open streams with its client random. */
-  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, How how) {
-    key(stream, label, secret, source, how, null);
+  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, long arrival, How how) {
+    key(stream, label, secret, source, arrival, how, null);
   }
 
   /** {@link #key(TlsStream, TlsLabel, byte[], TlsSecret, How)} with what verifying it on {@code stream} found. */
-  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, How how,
+  private void key(TlsStream stream, TlsLabel label, byte[] secret, TlsSecret source, long arrival, How how,
       SecretProof proof) {
     StreamEntry entry = stream.matcherEntry;
     if (entry == null) {
@@ -583,15 +616,15 @@ public final class SecretMatcher {
     }
     List<StreamEntry> same = streamsByRandom.get(entry.random);
     if (same == null || same.size() <= 1 || !same.contains(entry)) {
-      keyOne(entry, label, secret, source, how, proof);
+      keyOne(entry, label, secret, source, arrival, how, proof);
       return;
     }
     for (StreamEntry e : List.copyOf(same)) {
-      keyOne(e, label, secret, source, how, proof);
+      keyOne(e, label, secret, source, arrival, how, proof);
     }
   }
 
-  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecret source, How how,
+  private void keyOne(StreamEntry entry, TlsLabel label, byte[] secret, TlsSecret source, long arrival, How how,
       SecretProof proof) {
     if (entry.closed) {
       return;
@@ -601,7 +634,7 @@ public final class SecretMatcher {
     if (had != null) {
       if (Arrays.equals(had, secret)) {
         counts.keyedAgain++;
-        noteOrigin(entry, label, source);
+        noteOrigin(entry, label, source, arrival);
         decided.add(new MatchDecision.KeyedAgain(stream, label, source));
       }
       return; // a different secret for a label this stream has: the proven one stays
@@ -617,11 +650,11 @@ public final class SecretMatcher {
         return;
       }
       if (proof.verdict() == TlsStream.Verdict.NOT_YET) {
-        waitAsCandidate(source); // proven on the record it protects, when that comes
+        waitAsCandidate(source, arrival); // proven on the record it protects, when that comes
         return;
       }
     }
-    noteOrigin(entry, label, source);
+    noteOrigin(entry, label, source, arrival);
     long before = stream.trialDecryptions();
     stream.keyed(label, secret, proof); // opens the records after a handshake key's first to find where it ends
     counts.trialDecryptions += stream.trialDecryptions() - before;
@@ -643,16 +676,16 @@ public final class SecretMatcher {
   }
 
   /** A handshake secret keyed to the stream: where its traffic secret can come from ({@link StreamEntry#mayDeriveTraffic}). */
-  private static void noteOrigin(StreamEntry entry, TlsLabel label, TlsSecret source) {
+  private static void noteOrigin(StreamEntry entry, TlsLabel label, TlsSecret source, long arrival) {
     TlsStream.Side side = TlsStream.sideOf(label);
     if (side != null && label == LabelOrder.handshakeLabelOf(side) && source != null) {
-      entry.noteHandshakeOrigin(side, source.pid(), source.bootTimeNanos());
+      entry.noteHandshakeOrigin(side, source.pid(), source.bootTimeNanos(), arrival);
     }
   }
 
   /** A secret with its client random whose record is not there yet: it waits in the pool, as one without. */
-  private void waitAsCandidate(TlsSecret source) {
-    Candidate c = new Candidate(source, lastNow, (long) source.pid() << 32 | (source.tid() & 0xFFFFFFFFL));
+  private void waitAsCandidate(TlsSecret source, long arrival) {
+    Candidate c = new Candidate(source, lastNow, (long) source.pid() << 32 | (source.tid() & 0xFFFFFFFFL), arrival, arrivals);
     if (pool.primaryOf(c.secret) == null && pool.addPrimary(c)) { // unless the same secret waits already
       counts.droppedByCap++;
     }
@@ -666,5 +699,84 @@ public final class SecretMatcher {
     counts.streamsFullyKeyed++;
     trials.remove(entry);
     decided.add(new MatchDecision.FullyKeyed(entry.stream));
+    for (TlsStream.Side side : TlsStream.Side.values()) {
+      if (entry.stream.keyedSecret(LabelOrder.trafficLabelOf(side)) == null) {
+        retireUnneeded(entry, side);
+      }
+    }
+  }
+
+  /**
+   * {@code entry} is fully keyed without the traffic secret of {@code side}: its connection sent
+   * nothing under it (openssl s_time: every connection). Such a secret can never be proven; it
+   * would wait its time to live and, under a handshake load, fill the pool (the cap then drops
+   * secrets that are needed). It leaves the pool now, counted as not needed, when nothing else can
+   * own it: no incomplete stream whose handshake secret its process derived before it, and no
+   * handshake secret of its process, derived before it, still waiting for its stream.
+   */
+  private void retireUnneeded(StreamEntry entry, TlsStream.Side side) {
+    long floor = entry.trafficArrivalFloor(side);
+    if (floor == 0) {
+      return; // where its traffic secrets start is not known
+    }
+    TlsLabel label = LabelOrder.trafficLabelOf(side);
+    for (Candidate c = pool.newestOf(label); c != null && c.pooledAt >= floor; ) {
+      Candidate older = c.olderOfLabel;
+      if (c.primary && entry.mayDeriveTraffic(side, c) && !mayBeOwnedElsewhere(c, side, label)) {
+        retire(c);
+        if (c.twins != null) {
+          c.twins.forEach(this::retire);
+        }
+      }
+      c = older;
+    }
+  }
+
+  private boolean mayBeOwnedElsewhere(Candidate c, TlsStream.Side side, TlsLabel label) {
+    for (StreamEntry e = trials.newest(); e != null; e = e.older) {
+      if (!e.closed && e.stream.keyedSecret(label) == null && e.mayDeriveTraffic(side, c)) {
+        return true;
+      }
+    }
+    for (Candidate h = pool.newestOf(LabelOrder.handshakeLabelOf(side)); h != null; h = h.olderOfLabel) {
+      if (h.arrival == 0 || h.arrival < c.arrival && sameProcess(h, c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a process that sent {@code a} (or a copy) also sent {@code b} (or a copy). */
+  private static boolean sameProcess(Candidate a, Candidate b) {
+    for (Candidate x : copies(a)) {
+      for (Candidate y : copies(b)) {
+        if (x.event.pid() == y.event.pid()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static List<Candidate> copies(Candidate c) {
+    if (c.twins == null) {
+      return List.of(c);
+    }
+    List<Candidate> all = new ArrayList<>(c.twins.size() + 1);
+    all.add(c);
+    all.addAll(c.twins);
+    return all;
+  }
+
+  private void retire(Candidate c) {
+    if (!c.pooled) {
+      return;
+    }
+    pool.remove(c);
+    c.retired = true;
+    counts.unneeded++;
+    if (c.exporter != null) {
+      retire(c.exporter);
+    }
   }
 }

@@ -28,9 +28,10 @@ final class StreamEntry {
   final int[] likelyTried = new int[2];
   boolean inTrialList;
   /**
-   * Per side, the processes whose handshake secret of that side was keyed here, and when each
-   * derived it (kernel boot time): a process derives a connection's traffic secret after its
-   * handshake secret. Null until one is; {@code ANY_ORIGIN} when too many processes did.
+   * Per side, the processes whose handshake secret of that side was keyed here: triples of pid, when
+   * it derived it (kernel boot time) and its arrival number at the matcher. A process derives a
+   * connection's traffic secret after its handshake secret. Null until one is; {@code ANY_ORIGIN}
+   * when too many processes did.
    */
   private final long[][] handshakeOrigins = new long[2][];
   StreamEntry newer;
@@ -72,27 +73,35 @@ final class StreamEntry {
   private static final int MAX_ORIGINS = 4;
   private static final long[] ANY_ORIGIN = new long[0];
 
-  /** Process {@code pid} derived this stream's handshake secret of {@code side} at {@code bootNanos}. */
-  void noteHandshakeOrigin(TlsStream.Side side, int pid, long bootNanos) {
+  /**
+   * Process {@code pid} derived this stream's handshake secret of {@code side} at {@code bootNanos};
+   * it reached the matcher as arrival number {@code arrival} (0: unknown).
+   */
+  void noteHandshakeOrigin(TlsStream.Side side, int pid, long bootNanos, long arrival) {
     long[] o = handshakeOrigins[side.ordinal()];
     if (o == ANY_ORIGIN) {
       return;
     }
     if (o == null) {
-      handshakeOrigins[side.ordinal()] = new long[] {pid, bootNanos};
+      handshakeOrigins[side.ordinal()] = new long[] {pid, bootNanos, arrival};
       return;
     }
-    for (int i = 0; i < o.length; i += 2) {
+    for (int i = 0; i < o.length; i += 3) {
       if (o[i] == pid) {
         o[i + 1] = Math.min(o[i + 1], bootNanos);
+        o[i + 2] = Math.min(o[i + 2], arrival);
         return;
       }
     }
-    handshakeOrigins[side.ordinal()] = o.length >= 2 * MAX_ORIGINS ? ANY_ORIGIN : Arrays.copyOf(o, o.length + 2);
-    if (handshakeOrigins[side.ordinal()] != ANY_ORIGIN) {
-      handshakeOrigins[side.ordinal()][o.length] = pid;
-      handshakeOrigins[side.ordinal()][o.length + 1] = bootNanos;
+    if (o.length >= 3 * MAX_ORIGINS) {
+      handshakeOrigins[side.ordinal()] = ANY_ORIGIN;
+      return;
     }
+    long[] more = Arrays.copyOf(o, o.length + 3);
+    more[o.length] = pid;
+    more[o.length + 1] = bootNanos;
+    more[o.length + 2] = arrival;
+    handshakeOrigins[side.ordinal()] = more;
   }
 
   /**
@@ -113,8 +122,8 @@ final class StreamEntry {
       return true;
     }
     if (c.twins != null) {
-      for (Candidate twin : c.twins) {
-        if (derivedAfter(o, twin.event)) {
+      for (int i = 0; i < c.twins.size(); i++) {
+        if (derivedAfter(o, c.twins.get(i).event)) {
           return true;
         }
       }
@@ -122,8 +131,26 @@ final class StreamEntry {
     return false;
   }
 
+  /**
+   * The first arrival number a traffic secret of {@code side} for this stream can have: each
+   * process's secrets arrive in the order it derived them, so candidates that arrived before every
+   * keyed handshake secret of that side came from earlier handshakes (0 when unknown). A pool scan,
+   * newest first, stops there.
+   */
+  long trafficArrivalFloor(TlsStream.Side side) {
+    long[] o = handshakeOrigins[side.ordinal()];
+    if (o == null || o == ANY_ORIGIN) {
+      return 0;
+    }
+    long floor = Long.MAX_VALUE;
+    for (int i = 2; i < o.length; i += 3) {
+      floor = Math.min(floor, o[i]);
+    }
+    return floor;
+  }
+
   private static boolean derivedAfter(long[] origins, TlsSecret s) {
-    for (int i = 0; i < origins.length; i += 2) {
+    for (int i = 0; i < origins.length; i += 3) {
       if (origins[i] == s.pid() && s.bootTimeNanos() >= origins[i + 1]) {
         return true;
       }
