@@ -178,14 +178,20 @@ vs() {
     END {for (r in x) if (o[r] > 0) print x[r] / o[r]}' "$raw" | median
 }
 echo "TLS path: nginx (TLS 1.3, RSA 2048, 2 workers) on lo, $(date -u +%Y-%m-%dT%H:%MZ); medians of $rounds rounds x $seconds s per load, modes rotated every round"
-printf '%-36s %10s %6s %7s %10s %6s %7s %13s %8s\n' "" "handshk/s" "vs off" "us/hs" "request/s" "vs off" "us/req" "tracer CPU%" "peak RSS"
+# tracer MODE LOAD: the median over the rounds of the tracer's CPU per operation, in us
+tracer() {
+  awk -v m="$1" -v l="$2" '$1 == m && $2 == l && $6 != "-" && $4 > 0 {printf "%.1f\n", $6 * 1e4 / $4}' "$raw" | median
+}
+printf '%-36s %10s %6s %7s %10s %6s %7s %13s %15s %8s\n' "" "handshk/s" "vs off" "us/hs" "request/s" "vs off" "us/req" \
+  "tracer CPU%" "tracer us/op" "peak RSS"
 for mode in "${modes[@]}"; do
   cpu_h=$(v "$mode" handshakes 6); cpu_r=$(v "$mode" requests 6)
   rss=$(awk -v m="$mode" '$1 == m {print $7}' "$raw" | median)
-  printf '%-36s %10.0f %6s %7.0f %10.0f %6s %7.1f %13s %8s\n' "$(label "$mode")" \
+  printf '%-36s %10.0f %6s %7.0f %10.0f %6s %7.1f %13s %15s %8s\n' "$(label "$mode")" \
     "$(v "$mode" handshakes 4)" "$(ratio "$(vs "$mode" handshakes 4)" 1 %.3f)" "$(v "$mode" handshakes 5)" \
     "$(v "$mode" requests 4)" "$(ratio "$(vs "$mode" requests 4)" 1 %.3f)" "$(v "$mode" requests 5)" \
     "$([ "$cpu_h" = - ] && echo - || echo "$cpu_h / $cpu_r")" \
+    "$([ "$cpu_h" = - ] && echo - || echo "$(tracer "$mode" handshakes) / $(tracer "$mode" requests)")" \
     "$([ "$rss" = - ] && echo - || awk -v k="$rss" 'BEGIN {printf "%.0f MiB", k / 1024}')"
 done
 awk -v none="${price[0]}" -v em="${price[1]}" -v st="${price[2]}" -v str="${price[3]}" -v plain="${price[4]}" \
@@ -211,7 +217,8 @@ handshk/s: openssl s_time -new (one client; connections per second of wall time)
 warm-up. vs off: the per-round ratio to the untraced run of the same round. us/hs, us/req: CPU time (user + system)
 of the client and the nginx workers per handshake / request: a uprobe's trap and its BPF program run there.
 tracer CPU%: of the tracing process (tlscap, tcpdump, or the plaintext hooks' reader) during the handshakes / the
-requests, 100 = one core. peak RSS: its VmHWM. "KDF hook only" and "--socket-tracing": tlscap -i lo with the
+requests, 100 = one core; tracer us/op: that CPU per handshake / per request (median of the rounds' ratios).
+peak RSS: its VmHWM. "KDF hook only" and "--socket-tracing": tlscap -i lo with the
 filter 'port 9' (captures nothing), so only the hooks and the secret reader run.
 command: ROUNDS=$rounds SECONDS=$seconds bench/tls-path.sh
 machine: $(machine), $(openssl version | cut -d' ' -f1-2)

@@ -57,6 +57,9 @@ final class JvmTuning {
       return;
     }
     try {
+      // This JVM only needs libc's execv: spare JNA its library path search (it runs ldconfig -p,
+      // 0.1 s); the property does not reach the relaunched JVM.
+      System.setProperty("jna.platform.library.path", "/lib:/usr/lib");
       Posix.exec("/proc/self/exe", tuned);
     } catch (RuntimeException | LinkageError e) {
       // no libc through JNA, or the exec refused: run on in this JVM as it is
