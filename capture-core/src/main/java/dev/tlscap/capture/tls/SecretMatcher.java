@@ -24,7 +24,8 @@ import java.util.Map;
  *       ({@link #onRecords}). A CLIENT_RANDOM without random is tried the same way on TLS 1.2 streams.
  *       A traffic secret is tried only on streams whose handshake secret of its side a process it
  *       came from derived before it ({@link StreamEntry#mayDeriveTraffic}): those of connections that
- *       never send under them wait their time to live untried.
+ *       never send under them wait their time to live untried, and leave the pool as not needed
+ *       once nothing else may own them ({@link UnneededSecrets}).
  *   <li>EXPORTER_SECRET protects no record: it is keyed to the stream of the SERVER_TRAFFIC_SECRET_0
  *       its thread derived just before it (OpenSSL derives them in that order, as client and as
  *       server), once that one is keyed.
@@ -74,6 +75,8 @@ public final class SecretMatcher {
   /* Streams by client random, and incomplete young streams (the trial list), newest first. */
   private final Map<Bytes, List<StreamEntry>> streamsByRandom = new HashMap<>();
   private final TrialList trials = new TrialList();
+  /** Traffic secrets of connections that sent nothing under them: out of the pool, counted. */
+  private final UnneededSecrets unneeded;
 
 
   /** A matcher with the default time to live (10 s) and candidate cap (10 000). */
@@ -89,6 +92,7 @@ public final class SecretMatcher {
     this.maxCandidates = maxCandidates;
     this.pool = new CandidatePool(maxCandidates);
     this.waiting = new WaitingSecrets(maxCandidates);
+    this.unneeded = new UnneededSecrets(pool, trials, counts);
   }
 
   // ------------------------------------------------------------------ events
@@ -153,21 +157,7 @@ public final class SecretMatcher {
     StreamEntry hinted = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
     if (c.keyedTo == null && hinted != null) {
       hinted.noteLikely(c); // most likely that stream's, if it still misses this label
-      retireIfUnneeded(c, hinted);
-    }
-  }
-
-  /**
-   * A traffic secret that came after its connection (the thread's last keyed stream) was fully
-   * keyed without it (the packets are often drained before the secrets): not needed, unless
-   * something else may own it ({@link #retireUnneeded}).
-   */
-  private void retireIfUnneeded(Candidate c, StreamEntry hinted) {
-    TlsStream.Side side = TlsStream.sideOf(c.label);
-    if (LabelOrder.isTraffic(c.label) && c.pooled && hinted.stream.fullyKeyed()
-        && hinted.stream.keyedSecret(c.label) == null && hinted.mayDeriveTraffic(side, c)
-        && !mayBeOwnedElsewhere(c, side, c.label)) {
-      retire(c);
+      unneeded.onArrival(c, hinted);
     }
   }
 
@@ -699,84 +689,6 @@ public final class SecretMatcher {
     counts.streamsFullyKeyed++;
     trials.remove(entry);
     decided.add(new MatchDecision.FullyKeyed(entry.stream));
-    for (TlsStream.Side side : TlsStream.Side.values()) {
-      if (entry.stream.keyedSecret(LabelOrder.trafficLabelOf(side)) == null) {
-        retireUnneeded(entry, side);
-      }
-    }
-  }
-
-  /**
-   * {@code entry} is fully keyed without the traffic secret of {@code side}: its connection sent
-   * nothing under it (openssl s_time: every connection). Such a secret can never be proven; it
-   * would wait its time to live and, under a handshake load, fill the pool (the cap then drops
-   * secrets that are needed). It leaves the pool now, counted as not needed, when nothing else can
-   * own it: no incomplete stream whose handshake secret its process derived before it, and no
-   * handshake secret of its process, derived before it, still waiting for its stream.
-   */
-  private void retireUnneeded(StreamEntry entry, TlsStream.Side side) {
-    long floor = entry.trafficArrivalFloor(side);
-    if (floor == 0) {
-      return; // where its traffic secrets start is not known
-    }
-    TlsLabel label = LabelOrder.trafficLabelOf(side);
-    for (Candidate c = pool.newestOf(label); c != null && c.pooledAt >= floor; ) {
-      Candidate older = c.olderOfLabel;
-      if (c.primary && entry.mayDeriveTraffic(side, c) && !mayBeOwnedElsewhere(c, side, label)) {
-        retire(c);
-        if (c.twins != null) {
-          c.twins.forEach(this::retire);
-        }
-      }
-      c = older;
-    }
-  }
-
-  private boolean mayBeOwnedElsewhere(Candidate c, TlsStream.Side side, TlsLabel label) {
-    for (StreamEntry e = trials.newest(); e != null; e = e.older) {
-      if (!e.closed && e.stream.keyedSecret(label) == null && e.mayDeriveTraffic(side, c)) {
-        return true;
-      }
-    }
-    for (Candidate h = pool.newestOf(LabelOrder.handshakeLabelOf(side)); h != null; h = h.olderOfLabel) {
-      if (h.arrival == 0 || h.arrival < c.arrival && sameProcess(h, c)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Whether a process that sent {@code a} (or a copy) also sent {@code b} (or a copy). */
-  private static boolean sameProcess(Candidate a, Candidate b) {
-    for (Candidate x : copies(a)) {
-      for (Candidate y : copies(b)) {
-        if (x.event.pid() == y.event.pid()) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  private static List<Candidate> copies(Candidate c) {
-    if (c.twins == null) {
-      return List.of(c);
-    }
-    List<Candidate> all = new ArrayList<>(c.twins.size() + 1);
-    all.add(c);
-    all.addAll(c.twins);
-    return all;
-  }
-
-  private void retire(Candidate c) {
-    if (!c.pooled) {
-      return;
-    }
-    pool.remove(c);
-    c.retired = true;
-    counts.unneeded++;
-    if (c.exporter != null) {
-      retire(c.exporter);
-    }
+    unneeded.onFullyKeyed(entry);
   }
 }
