@@ -78,7 +78,7 @@ class CaptureIT {
           keys.toString(), "port", Integer.toString(server.port()))) {
         // java -jar relaunched itself (execv: the same process) in the JVM set for tlscap (JvmTuning)
         String jvm = Files.readString(Path.of("/proc", Long.toString(tlscap.process.pid()), "cmdline")).replace('\0', ' ');
-        assertTrue(jvm.contains(" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmn24m -Xmx384m -Dtlscap.jvm=tuned -jar "), jvm);
+        assertTrue(jvm.contains(" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmn24m -Xmx384m -Xms48m -Dtlscap.jvm=tuned -jar "), jvm);
         String page13 = curl("--tlsv1.3", server.url() + "tls13-path").stdout();
         String page12 = curl("--tlsv1.2", "--tls-max", "1.2", server.url() + "tls12-path").stdout();
         assertTrue(page13.contains("s_server") && page12.contains("s_server"), page13);

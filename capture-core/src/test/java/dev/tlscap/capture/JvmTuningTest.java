@@ -12,8 +12,8 @@ class JvmTuningTest {
 
   @Test
   void aPlainJavaJarGetsEveryOptionBeforeItsOwnWords() {
-    assertEquals(List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmn24m", "-Xmx384m", JvmTuning.MARKER,
-        "-jar", "tlscap.jar", "-i", "lo", "-w", "out.pcapng"), JvmTuning.tunedCommand(PLAIN, List.of(), 64));
+    assertEquals(List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmn24m", "-Xmx384m", "-Xms48m",
+        JvmTuning.MARKER, "-jar", "tlscap.jar", "-i", "lo", "-w", "out.pcapng"), JvmTuning.tunedCommand(PLAIN, List.of(), 64));
   }
 
   @Test
@@ -32,7 +32,7 @@ class JvmTuningTest {
     assertEquals(List.of("java", "-XX:TieredStopAtLevel=1", "-Xmn24m", JvmTuning.MARKER, "-XX:+UseG1GC", "-Xmx2g", "-cp",
         "-Xmn8m", "-jar", "tlscap.jar", "-Xint"), JvmTuning.tunedCommand(given, List.of(), 64));
     assertEquals(List.of("java", "-XX:+UseSerialGC", "-Xmx384m", JvmTuning.MARKER, "-jar", "tlscap.jar", "-i", "lo", "-w",
-        "out.pcapng"), JvmTuning.tunedCommand(PLAIN, List.of("-XX:-TieredCompilation", "-XX:NewSize=64m"), 64),
+        "out.pcapng"), JvmTuning.tunedCommand(PLAIN, List.of("-XX:-TieredCompilation", "-XX:NewSize=64m", "-Xms16m"), 64),
         "JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS count as the user's");
     assertNull(JvmTuning.tunedCommand(List.of("java", "-XX:+UseParallelGC", "-Xint", "-Xmn1g", "-Xmx4g", "-jar", "t.jar"),
         List.of(), 64), "nothing to add: no relaunch");
