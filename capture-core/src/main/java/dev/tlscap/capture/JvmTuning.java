@@ -51,7 +51,7 @@ final class JvmTuning {
     }
     List<String> command;
     try {
-      command = List.of(new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8).split("\0"));
+      command = words(new String(Files.readAllBytes(Path.of("/proc/self/cmdline")), StandardCharsets.UTF_8));
     } catch (IOException | RuntimeException e) {
       return;
     }
@@ -60,9 +60,6 @@ final class JvmTuning {
       return;
     }
     try {
-      // This JVM only needs libc's execv: spare JNA its library path search (it runs ldconfig -p,
-      // 0.1 s); the property does not reach the relaunched JVM.
-      System.setProperty("jna.platform.library.path", "/lib:/usr/lib");
       Posix.exec("/proc/self/exe", tuned);
     } catch (RuntimeException | LinkageError e) {
       // no libc through JNA, or the exec refused: run on in this JVM as it is
@@ -108,6 +105,11 @@ final class JvmTuning {
     tuned.add(MARKER);
     tuned.addAll(command.subList(1, command.size()));
     return tuned;
+  }
+
+  /** The words of a /proc/PID/cmdline: each ends in a NUL; an empty one (an empty filter) stays a word. */
+  static List<String> words(String cmdline) {
+    return cmdline.isEmpty() ? List.of() : List.of(cmdline.substring(0, cmdline.length() - 1).split("\0", -1));
   }
 
   /** The JVM options of a java launcher command line: the words before {@code -jar} or the main class. */

@@ -39,6 +39,12 @@ class JvmTuningTest {
   }
 
   @Test
+  void everyWordOfTheCommandLineIsKeptEmptyOnesToo() {
+    assertEquals(List.of("java", "-jar", "t.jar", "-w", "x", ""), JvmTuning.words("java\0-jar\0t.jar\0-w\0x\0\0"));
+    assertEquals(List.of(), JvmTuning.words(""));
+  }
+
+  @Test
   void theRelaunchedJvmDoesNotRelaunchAgain() {
     assertNull(JvmTuning.tunedCommand(JvmTuning.tunedCommand(PLAIN, List.of(), 64), List.of(), 64));
     assertNull(JvmTuning.tunedCommand(List.of(), List.of(), 64));

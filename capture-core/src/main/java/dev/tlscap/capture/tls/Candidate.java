@@ -35,6 +35,21 @@ final class Candidate {
   Candidate exporter;
   TlsStream keyedTo;
 
+  /** Whether this secret or a copy of it from another process (a twin) passes {@code test}. */
+  boolean anyCopy(java.util.function.Predicate<TlsSecret> test) {
+    if (test.test(event)) {
+      return true;
+    }
+    if (twins != null) {
+      for (Candidate twin : twins) {
+        if (test.test(twin.event)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   Candidate(TlsSecret event, long arrivedNanos, long thread, long arrival, long pooledAt) {
     this.event = event;
     this.label = event.label();

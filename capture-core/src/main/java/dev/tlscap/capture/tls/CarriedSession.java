@@ -154,12 +154,8 @@ public final class CarriedSession {
 
   /** Why a direction was lost (a gap, a cut, a record that did not open), as "client stream lost: ...", or null. */
   public String lost() {
-    for (Half h : new Half[] {client, server}) {
-      if (h.lost != null) {
-        return h.name + " stream lost: " + h.lost;
-      }
-    }
-    return null;
+    Half h = client.lost != null ? client : server.lost != null ? server : null; // asked per packet: no allocation
+    return h != null ? h.name + " stream lost: " + h.lost : null;
   }
 
   /** Bytes held: the handshake kept for replay and the records in progress. */
@@ -211,8 +207,9 @@ public final class CarriedSession {
     if (notCarried != null) {
       return Prologue.failed(notCarried);
     }
-    if (lost() != null) {
-      return Prologue.failed(lost());
+    String lost = lost();
+    if (lost != null) {
+      return Prologue.failed(lost);
     }
     if (client.tcp.waitingBytes() > 0 || server.tcp.waitingBytes() > 0) {
       return Prologue.failed("a gap in its TCP sequence at the file boundary");

@@ -3,7 +3,6 @@ package dev.tlscap.capture.tls;
 
 import dev.tlscap.secrets.TlsLabel;
 import dev.tlscap.secrets.TlsSecret;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -64,9 +63,8 @@ public final class SecretMatcher {
   private final WaitingSecrets waiting;
   private final MatchCounts counts = new MatchCounts();
 
-  /** Secrets keyed within the time to live, by secret: another process's copy is keyed without decrypting. */
-  private final Map<Bytes, RecentKey> recentlyKeyed = new HashMap<>();
-  private final ArrayDeque<RecentKey> keyedOrder = new ArrayDeque<>();
+  /** Secrets keyed within the time to live: another process's copy is keyed without decrypting. */
+  private final RecentKeys recentlyKeyed = new RecentKeys();
 
   private final Map<Long, ThreadState> threads = new HashMap<>();
   /** Secrets that reached the matcher so far: the arrival number of the latest ({@link Candidate#arrival}). */
@@ -141,18 +139,14 @@ public final class SecretMatcher {
     Candidate primary = pool.primaryOf(c.secret);
     if (primary != null && primary.label == c.label) {
       // The same secret from the other end: keyed when the first one is, without decrypting again.
-      if (pool.add(c)) {
-        counts.droppedByCap++;
-      }
+      pool(c, false);
       if (primary.twins == null) {
         primary.twins = new ArrayList<>(1);
       }
       primary.twins.add(c);
       return;
     }
-    if (pool.addPrimary(c)) {
-      counts.droppedByCap++;
-    }
+    pool(c, true);
     tryOnStreams(c, thread);
     StreamEntry hinted = thread.lastStream != null ? thread.lastStream.matcherEntry : null;
     if (c.keyedTo == null && hinted != null) {
@@ -389,10 +383,7 @@ public final class SecretMatcher {
       counts.unmatched++;
     }
     counts.unmatched += waiting.expire(limit);
-    while (!keyedOrder.isEmpty() && keyedOrder.peekFirst().keyedNanos() - limit < 0) {
-      RecentKey k = keyedOrder.pollFirst();
-      recentlyKeyed.remove(k.secret(), k);
-    }
+    recentlyKeyed.expire(limit);
     threads.values().removeIf(t -> t.lastSeen - limit < 0);
     for (StreamEntry e = trials.oldest(); e != null && e.addedNanos == NO_TIME; e = e.newer) {
       e.addedNanos = nowNanos; // indexed before any call carried the time
@@ -459,9 +450,7 @@ public final class SecretMatcher {
       c.keyedTo = previous.keyedTo;
       key(previous.keyedTo, c.label, c.secret.bytes, c.event, c.arrival, How.THREAD);
     } else if (previous.pooled) {
-      if (pool.add(c)) {
-        counts.droppedByCap++;
-      }
+      pool(c, false);
       previous.exporter = c;
     } else if (previous.retired) {
       previous.exporter = c; // not needed with it (and keyed with it, should a stream prove it after all)
@@ -598,12 +587,7 @@ public final class SecretMatcher {
     if (entry == null) {
       return;
     }
-    Bytes key = new Bytes(secret);
-    if (!recentlyKeyed.containsKey(key)) {
-      RecentKey k = new RecentKey(key, label, stream, lastNow);
-      recentlyKeyed.put(key, k);
-      keyedOrder.addLast(k);
-    }
+    recentlyKeyed.remember(new Bytes(secret), label, stream, lastNow);
     List<StreamEntry> same = streamsByRandom.get(entry.random);
     if (same == null || same.size() <= 1 || !same.contains(entry)) {
       keyOne(entry, label, secret, source, arrival, how, proof);
@@ -676,7 +660,14 @@ public final class SecretMatcher {
   /** A secret with its client random whose record is not there yet: it waits in the pool, as one without. */
   private void waitAsCandidate(TlsSecret source, long arrival) {
     Candidate c = new Candidate(source, lastNow, (long) source.pid() << 32 | (source.tid() & 0xFFFFFFFFL), arrival, arrivals);
-    if (pool.primaryOf(c.secret) == null && pool.addPrimary(c)) { // unless the same secret waits already
+    if (pool.primaryOf(c.secret) == null) { // unless the same secret waits already
+      pool(c, true);
+    }
+  }
+
+  /** Puts {@code c} in the pool (as its secret's primary, or a twin or exporter waiting with one); counts what the cap dropped. */
+  private void pool(Candidate c, boolean primary) {
+    if (primary ? pool.addPrimary(c) : pool.add(c)) {
       counts.droppedByCap++;
     }
   }

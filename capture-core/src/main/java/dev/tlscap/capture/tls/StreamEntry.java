@@ -115,20 +115,7 @@ final class StreamEntry {
     if (o == ANY_ORIGIN) {
       return true;
     }
-    if (o == null) {
-      return false;
-    }
-    if (derivedAfter(o, c.event)) {
-      return true;
-    }
-    if (c.twins != null) {
-      for (int i = 0; i < c.twins.size(); i++) {
-        if (derivedAfter(o, c.twins.get(i).event)) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return o != null && c.anyCopy(s -> derivedAfter(o, s));
   }
 
   /**

@@ -98,7 +98,6 @@ final class TrialDecryption {
   private static final int KEY_CACHE_SLOTS = 4096;
   private final RecordKeys[] cachedKeys = new RecordKeys[KEY_CACHE_SLOTS];
   private final byte[][] cachedSecrets = new byte[KEY_CACHE_SLOTS][];
-  private long cacheHits;
   private final byte[] aad12 = new byte[13];
   /** How many records this thread tried to open. */
   private long attempts;
@@ -111,11 +110,6 @@ final class TrialDecryption {
 
   long attempts() {
     return attempts;
-  }
-
-  /** Keys {@link #tls13Keys} found already derived. */
-  long keyCacheHits() {
-    return cacheHits;
   }
 
   long rejectedByContentType() {
@@ -168,12 +162,11 @@ final class TrialDecryption {
     }
     // A candidate is tried on stream after stream, and many candidates are in the pool at once:
     // derive each one's keys once (by content, as a caller may reuse its array). Without this,
-    // HMAC-SHA384 (pure Java: no SHA-512 intrinsic here) took two thirds of tlscap's CPU under a
-    // handshake load.
+    // HMAC-SHA384 took two thirds of tlscap's CPU under a handshake load (SHA-512 in Java until C2
+    // compiled it; C1 only, as tlscap runs now, never uses the intrinsic).
     int slot = (Arrays.hashCode(secret) * 31 + suite.code()) & (KEY_CACHE_SLOTS - 1);
     RecordKeys cached = cachedKeys[slot];
     if (cached != null && cached.suite().code() == suite.code() && Arrays.equals(cachedSecrets[slot], secret)) {
-      cacheHits++;
       return cached;
     }
     Mac mac = mac(suite.hmac());

@@ -2,8 +2,6 @@
 package dev.tlscap.capture.tls;
 
 import dev.tlscap.secrets.TlsLabel;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Takes out of the {@link SecretMatcher}'s pool the traffic secrets of connections that sent nothing
@@ -76,24 +74,7 @@ final class UnneededSecrets {
 
   /** Whether a process that sent {@code a} (or a copy) also sent {@code b} (or a copy). */
   private static boolean sameProcess(Candidate a, Candidate b) {
-    for (Candidate x : copies(a)) {
-      for (Candidate y : copies(b)) {
-        if (x.event.pid() == y.event.pid()) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
-  private static List<Candidate> copies(Candidate c) {
-    if (c.twins == null) {
-      return List.of(c);
-    }
-    List<Candidate> all = new ArrayList<>(c.twins.size() + 1);
-    all.add(c);
-    all.addAll(c.twins);
-    return all;
+    return a.anyCopy(x -> b.anyCopy(y -> x.pid() == y.pid()));
   }
 
   private void retire(Candidate c) {
