@@ -266,7 +266,10 @@ class CaptureIT {
       }
       String summary = tlscap.stderr();
       long reported = Long.parseLong(summary.replaceAll("(?s).*\\n(\\d+) packets captured.*", "$1"));
-      assertEquals(reported, packets, "the summary counts every packet in the files:\n" + summary);
+      // a session cut by a rotation goes on in the next file behind synthetic packets, counted apart
+      long synthetic = summary.contains(" synthetic packets")
+          ? Long.parseLong(summary.replaceAll("(?s).*\\((\\d+) synthetic packets.*", "$1")) : 0;
+      assertEquals(reported + synthetic, packets, "the summary counts every packet in the files:\n" + summary);
     }
   }
 }
