@@ -25,16 +25,14 @@ final class TrialDecryption {
   private static final ThreadLocal<TrialDecryption> PER_THREAD = ThreadLocal.withInitial(TrialDecryption::new);
 
   /**
-   * The key and IV protecting one direction's records under one secret, and (made when first
-   * needed) an AES-ECB cipher set to the key: the content-type filter of every trial encrypts one
-   * counter block, and setting a key up costs more than that block (the key schedule).
+   * The key and IV protecting one direction's records under one secret. The content-type filter
+   * of every trial encrypts one counter block with the key ({@link #ecb()}).
    */
   static final class RecordKeys {
     private final CipherSuite suite;
     private final SecretKeySpec key;
     private final byte[] keyBytes;
     private final byte[] iv;
-    private Cipher ecb;
 
     RecordKeys(CipherSuite suite, SecretKeySpec key, byte[] keyBytes, byte[] iv) {
       this.suite = suite;
@@ -59,16 +57,33 @@ final class TrialDecryption {
       return iv;
     }
 
-    /** AES-ECB encrypting with this key (one per keys, for one thread: the keys are per thread too). */
+    /**
+     * AES-ECB encrypting with this key: this thread's one ECB cipher, set to the key unless it
+     * already is. A cipher per key cost a provider lookup per key (Cipher.getInstance, 9 % of the
+     * event loop under a handshake load, every handshake brings four to six keys); most calls in a
+     * row are for one key (a trial's filter, then the records that follow it).
+     */
     Cipher ecb() throws GeneralSecurityException {
-      if (ecb == null) {
-        Cipher c = Cipher.getInstance("AES/ECB/NoPadding");
-        c.init(Cipher.ENCRYPT_MODE, key);
-        ecb = c;
+      Ecb e = ECB.get();
+      if (e.cipher == null) {
+        e.cipher = Cipher.getInstance("AES/ECB/NoPadding");
       }
-      return ecb;
+      if (e.key != key) {
+        e.key = null;
+        e.cipher.init(Cipher.ENCRYPT_MODE, key);
+        e.key = key;
+      }
+      return e.cipher;
     }
   }
+
+  /** One thread's AES-ECB cipher and the key it is set to. */
+  private static final class Ecb {
+    Cipher cipher;
+    SecretKeySpec key;
+  }
+
+  private static final ThreadLocal<Ecb> ECB = ThreadLocal.withInitial(Ecb::new);
 
   /** TLS 1.2: both directions' keys from one master secret. */
   record Tls12Keys(RecordKeys client, RecordKeys server) {}
