@@ -19,7 +19,9 @@
  *    or read (server, also when the record header and body arrive in two reads). A secret is
  *    attributed to the last TLS socket of the deriving thread: a TLS library derives a
  *    connection's secrets right after that connection's own I/O, also in event loops.
- * 3. Go crypto/tls (go_write_key_log, at the end): every secret of every handshake passes through
+ * 3. BoringSSL, OpenSSL 1.1.1 and GnuTLS: their own probes (at the end), which end in the same
+ *    pending secrets and events.
+ * 4. Go crypto/tls (go_write_key_log, at the end): every secret of every handshake passes through
  *    (*Config).writeKeyLog(label, clientRandom, secret), key log writer set or not; complete events.
  */
 #include "kernel_types.h"
@@ -579,5 +581,7 @@ int tls_socket_io(struct bpf_raw_tracepoint_args *ctx)
 #include "boringssl.bpf.h"
 /* OpenSSL 1.1.1: EVP_PKEY_CTX_ctrl and EVP_PKEY_derive (the same pending secrets, ring and counters). */
 #include "openssl11.bpf.h"
+/* GnuTLS: Nettle's HKDF-Expand and _gnutls_prf_raw (the same pending secrets, ring and counters). */
+#include "gnutls.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -18,9 +18,10 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * TLS secrets from every OpenSSL 3 program on the host (bpf/src/main/bpf/tls_secrets.bpf.c): loads
- * the program, attaches one uprobe on {@code EVP_KDF_derive} of every target
- * {@link TlsLibraryFinder} finds and decodes the events.
+ * TLS secrets from every OpenSSL 1.1/3, BoringSSL and GnuTLS program on the host
+ * (bpf/src/main/bpf/tls_secrets.bpf.c): loads the program, attaches the uprobes of each target
+ * {@link TlsLibraryFinder} finds ({@code EVP_KDF_derive} of OpenSSL 3, ...; {@link
+ * TlsLibraryFinder#functionsOf}) and decodes the events.
  *
  * <p>TLS 1.2 secrets arrive complete (master secret and client random). TLS 1.3 secrets arrive with
  * their process and thread but without the client random, which no KDF call carries: the capture
@@ -88,6 +89,8 @@ public final class OpenSslSecretSource implements SecretSource {
   private final BpfProgram bsslPrf;
   private final BpfProgram ossl11Ctrl;
   private final BpfProgram ossl11Derive;
+  private final BpfProgram gnutlsPrf;
+  private final BpfProgram nettleHkdf;
   private final RingBufferReader reader;
   private final BpfMap counters;
   private final TlsLibraryFinder finder;
@@ -104,6 +107,8 @@ public final class OpenSslSecretSource implements SecretSource {
     this.bsslPrf = object.program("bssl_tls1_prf");
     this.ossl11Ctrl = object.program("ossl11_ctrl");
     this.ossl11Derive = object.program("ossl11_derive");
+    this.gnutlsPrf = object.program("gnutls_prf_raw");
+    this.nettleHkdf = object.program("nettle_hkdf_expand");
     this.reader = new RingBufferReader(object.map("events"));
     object.closeWith(reader);
     this.counters = object.map("counters");
@@ -198,6 +203,8 @@ public final class OpenSslSecretSource implements SecretSource {
       List<BpfProgram> programs = switch (library.kind()) {
         case BORINGSSL -> List.of(bsslHkdf, bsslPrf);
         case OPENSSL_1_1 -> List.of(ossl11Ctrl, ossl11Derive);
+        case GNUTLS -> List.of(gnutlsPrf);
+        case NETTLE -> List.of(nettleHkdf);
         default -> List.of(entry);
       };
       List<BpfLink> links = new ArrayList<>();
@@ -209,8 +216,8 @@ public final class OpenSslSecretSource implements SecretSource {
         links.forEach(BpfLink::close);
         throw e;
       }
-      String described = "BoringSSL";
-      if (library.kind() != TlsLibrary.Kind.BORINGSSL) {
+      String described = library.describe();
+      if (library.kind() == TlsLibrary.Kind.OPENSSL_3 || library.kind() == TlsLibrary.Kind.OPENSSL_1_1) {
         String version = library.opensslVersion() != null ? library.opensslVersion()
             : ElfSymbols.opensslVersionOf(file);
         described = version != null ? "OpenSSL " + version : null;

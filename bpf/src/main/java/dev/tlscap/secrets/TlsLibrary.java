@@ -4,8 +4,8 @@ package dev.tlscap.secrets;
 import java.nio.file.Path;
 
 /**
- * An ELF file tlscap reads TLS secrets from: a shared libcrypto, or an executable (or JNI library)
- * that links OpenSSL or BoringSSL statically. {@code path} is how tlscap reaches it (for a library seen only inside a
+ * An ELF file tlscap reads TLS secrets from: a shared libcrypto, libgnutls or libnettle, or an
+ * executable (or JNI library) that links OpenSSL or BoringSSL statically. {@code path} is how tlscap reaches it (for a library seen only inside a
  * container: through {@code /proc/PID/root}); {@code device}/{@code inode} identify the file, since
  * uprobes apply to the file whatever path maps it. Immutable.
  *
@@ -28,14 +28,24 @@ public record TlsLibrary(Path path, long device, long inode, String opensslVersi
     BORINGSSL,
     /** OpenSSL 1.1.x: EVP_PKEY_CTX_ctrl (the HKDF label, the PRF's secret and seeds) and EVP_PKEY_derive. */
     OPENSSL_1_1,
+    /** GnuTLS: _gnutls_prf_raw (TLS 1.0-1.2 key block; its TLS 1.3 secrets pass through {@link #NETTLE}). */
+    GNUTLS,
+    /** Nettle, GnuTLS's crypto library: nettle_hkdf_expand (GnuTLS's TLS 1.3 HKDF-Expand-Label). */
+    NETTLE,
     /** Go crypto/tls: writeKeyLog. */
     GO
   }
 
-  /** How the library is named to users: "OpenSSL 3.0.13", "BoringSSL". */
+  /** How the library is named to users: "OpenSSL 3.0.13", "BoringSSL", "GnuTLS". */
   public String describe() {
-    return kind == Kind.BORINGSSL ? "BoringSSL" : opensslVersion != null ? "OpenSSL " + opensslVersion
-        : kind == Kind.OPENSSL_1_1 ? "OpenSSL 1.1" : "OpenSSL 3";
+    return switch (kind) {
+      case BORINGSSL -> "BoringSSL";
+      case GNUTLS -> "GnuTLS, TLS 1.0-1.2";
+      case NETTLE -> "Nettle: GnuTLS's TLS 1.3";
+      case GO -> "Go";
+      default -> opensslVersion != null ? "OpenSSL " + opensslVersion
+          : kind == Kind.OPENSSL_1_1 ? "OpenSSL 1.1" : "OpenSSL 3";
+    };
   }
 
   @Override

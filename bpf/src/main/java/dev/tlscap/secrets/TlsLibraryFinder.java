@@ -33,11 +33,16 @@ public final class TlsLibraryFinder {
   /** OpenSSL 1.1's: the HKDF and TLS1-PRF contexts are set up through the first, derived by the second. */
   public static final String OSSL11_CTRL = "EVP_PKEY_CTX_ctrl";
   public static final String OSSL11_DERIVE = "EVP_PKEY_derive";
+  /** GnuTLS's: the TLS 1.0-1.2 key block (master secret and randoms); its TLS 1.3 secrets pass through Nettle's. */
+  public static final String GNUTLS_PRF_RAW = "_gnutls_prf_raw";
+  public static final String NETTLE_HKDF_EXPAND = "nettle_hkdf_expand";
   private static final Set<String> WANTED = Set.of(KDF_SYMBOL, BSSL_HKDF_EXPAND, BSSL_TLS1_PRF, OSSL11_CTRL,
-      OSSL11_DERIVE);
+      OSSL11_DERIVE, GNUTLS_PRF_RAW, NETTLE_HKDF_EXPAND);
   /** Mapped files whose names say they may hold a TLS library (a JNI library has no "libcrypto" in it). */
   private static final java.util.regex.Pattern TLS_FILE_NAME =
-      java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls");
+      java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls|libgnutls\\.so|libnettle\\.so");
+  /** The shared libraries looked for in the library directories (libssl imports libcrypto's KDF). */
+  private static final List<String> LIBRARY_GLOBS = List.of("libcrypto.so*", "libgnutls.so*", "libnettle.so*");
 
   static final List<Path> LIBRARY_DIRECTORIES = List.of(
       Path.of("/lib"), Path.of("/usr/lib"), Path.of("/lib64"), Path.of("/usr/lib64"), Path.of("/usr/local/lib"),
@@ -98,12 +103,14 @@ public final class TlsLibraryFinder {
   public List<TlsLibrary> scan() {
     List<TlsLibrary> found = new ArrayList<>();
     for (Path directory : LIBRARY_DIRECTORIES) {
-      try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, "libcrypto.so*")) {
-        for (Path candidate : entries) {
-          consider(candidate, "ld.so", false).ifPresent(found::add);
+      for (String glob : LIBRARY_GLOBS) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, glob)) {
+          for (Path candidate : entries) {
+            consider(candidate, "ld.so", false).ifPresent(found::add);
+          }
+        } catch (IOException ignored) {
+          // no such directory on this distribution
         }
-      } catch (IOException ignored) {
-        // no such directory on this distribution
       }
     }
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> p.getFileName().toString().matches("\\d+"))) {
@@ -144,13 +151,15 @@ public final class TlsLibraryFinder {
     rootsListed.put(id, now);
     List<TlsLibrary> found = new ArrayList<>();
     for (Path directory : LIBRARY_DIRECTORIES) {
-      try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(directory.toString().substring(1)),
-          "libcrypto.so*")) {
-        for (Path candidate : entries) {
-          consider(candidate, "pid " + pid, false).ifPresent(found::add);
+      for (String glob : LIBRARY_GLOBS) {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(directory.toString().substring(1)),
+            glob)) {
+          for (Path candidate : entries) {
+            consider(candidate, "pid " + pid, false).ifPresent(found::add);
+          }
+        } catch (IOException | RuntimeException ignored) {
+          // not in this root
         }
-      } catch (IOException | RuntimeException ignored) {
-        // not in this root
       }
     }
     return found;
@@ -268,7 +277,8 @@ public final class TlsLibraryFinder {
 
   /**
    * OpenSSL 3 when it defines EVP_KDF_derive; BoringSSL when HKDF_expand and CRYPTO_tls1_prf;
-   * OpenSSL 1.1 when (only) EVP_PKEY_CTX_ctrl and EVP_PKEY_derive; else null.
+   * OpenSSL 1.1 when (only) EVP_PKEY_CTX_ctrl and EVP_PKEY_derive; GnuTLS when _gnutls_prf_raw;
+   * Nettle when nettle_hkdf_expand; else null.
    */
   static TlsLibrary.Kind kindOf(ElfSymbols symbols) {
     if (symbols.defines(KDF_SYMBOL)) {
@@ -277,7 +287,13 @@ public final class TlsLibraryFinder {
     if (symbols.defines(BSSL_HKDF_EXPAND) && symbols.defines(BSSL_TLS1_PRF)) {
       return TlsLibrary.Kind.BORINGSSL;
     }
-    return symbols.defines(OSSL11_CTRL) && symbols.defines(OSSL11_DERIVE) ? TlsLibrary.Kind.OPENSSL_1_1 : null;
+    if (symbols.defines(OSSL11_CTRL) && symbols.defines(OSSL11_DERIVE)) {
+      return TlsLibrary.Kind.OPENSSL_1_1;
+    }
+    if (symbols.defines(GNUTLS_PRF_RAW)) {
+      return TlsLibrary.Kind.GNUTLS;
+    }
+    return symbols.defines(NETTLE_HKDF_EXPAND) ? TlsLibrary.Kind.NETTLE : null;
   }
 
   /** The functions a library of {@code kind} is probed at. */
@@ -286,6 +302,8 @@ public final class TlsLibraryFinder {
       case OPENSSL_3 -> List.of(KDF_SYMBOL);
       case BORINGSSL -> List.of(BSSL_HKDF_EXPAND, BSSL_TLS1_PRF);
       case OPENSSL_1_1 -> List.of(OSSL11_CTRL, OSSL11_DERIVE);
+      case GNUTLS -> List.of(GNUTLS_PRF_RAW);
+      case NETTLE -> List.of(NETTLE_HKDF_EXPAND);
       case GO -> List.of();
     };
   }
@@ -350,7 +368,8 @@ public final class TlsLibraryFinder {
     if (version != null && !version.startsWith("3.")) {
       return "it is OpenSSL " + version + ", which has no " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x)";
     }
-    return "it does not define " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x: a libcrypto, or a program linking it statically)";
+    return "it does not define " + KDF_SYMBOL + " nor another function tlscap reads TLS secrets at (OpenSSL 1.1 and"
+        + " 3, BoringSSL, GnuTLS and its Nettle: a shared library, or a program linking one statically)";
   }
 
   /** A path under /proc/PID/root shown as "PATH (pid PID)" (the path in that process's mount namespace). */

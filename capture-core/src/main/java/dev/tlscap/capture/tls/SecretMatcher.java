@@ -118,13 +118,27 @@ public final class SecretMatcher {
     ThreadState thread = threads.computeIfAbsent(threadKey, k -> new ThreadState());
     thread.lastSeen = nowNanos;
     Candidate previous = thread.last;
+    Candidate exporterFirst = thread.exporterFirst;
+    thread.exporterFirst = null;
     if (event.clientRandom() != null && event.clientRandom().length == 32) {
       thread.last = null;
       keyByRandom(event, nowNanos);
+      if (exporterFirst != null) {
+        counts.unmatched++; // nothing ties it to a connection
+      }
       return;
     }
     Candidate c = new Candidate(event, nowNanos, threadKey, arrivals, arrivals);
     thread.last = c;
+    candidate(c, thread, previous);
+    if (exporterFirst != null) {
+      exporterBefore(exporterFirst, c);
+    }
+  }
+
+  /** A secret without client random, from {@code thread}, whose secret before it was {@code previous}. */
+  private void candidate(Candidate c, ThreadState thread, Candidate previous) {
+    TlsSecret event = c.event;
     RecentKey known = recentlyKeyed.get(c.secret);
     if (known != null && known.label() == c.label) {
       c.keyedTo = known.stream();
@@ -133,7 +147,7 @@ public final class SecretMatcher {
       return;
     }
     if (c.label == TlsLabel.EXPORTER_SECRET) {
-      onExporter(c, previous);
+      onExporter(c, previous, thread);
       return;
     }
     Candidate primary = pool.primaryOf(c.secret);
@@ -384,7 +398,15 @@ public final class SecretMatcher {
     }
     counts.unmatched += waiting.expire(limit);
     recentlyKeyed.expire(limit);
-    threads.values().removeIf(t -> t.lastSeen - limit < 0);
+    threads.values().removeIf(t -> {
+      if (t.lastSeen - limit >= 0) {
+        return false;
+      }
+      if (t.exporterFirst != null) {
+        counts.unmatched++; // its thread derived no traffic secret after it
+      }
+      return true;
+    });
     for (StreamEntry e = trials.oldest(); e != null && e.addedNanos == NO_TIME; e = e.newer) {
       e.addedNanos = nowNanos; // indexed before any call carried the time
     }
@@ -411,7 +433,11 @@ public final class SecretMatcher {
 
   /** Secrets waiting for their connection (candidates and secrets with a random no stream has). */
   public int waitingSecrets() {
-    return pool.size() + waiting.size();
+    int exporters = 0;
+    for (ThreadState t : threads.values()) {
+      exporters += t.exporterFirst != null ? 1 : 0;
+    }
+    return pool.size() + waiting.size() + exporters;
   }
 
   /** One line for the stats output and the pcapng ISB comment. */
@@ -441,11 +467,30 @@ public final class SecretMatcher {
     counts.droppedByCap += waiting.add(event, random, now);
   }
 
-  private void onExporter(Candidate c, Candidate previous) {
+  /**
+   * An exporter secret: it goes with the SERVER_TRAFFIC_SECRET_0 its thread derived just before
+   * (OpenSSL, BoringSSL), or else with the traffic secret the thread derives next (GnuTLS derives
+   * it between the handshake and the traffic secrets: {@link #exporterBefore}).
+   */
+  private void onExporter(Candidate c, Candidate previous, ThreadState thread) {
     if (previous == null || previous.label != TlsLabel.SERVER_TRAFFIC_SECRET_0) {
-      counts.unmatched++; // nothing ties it to a connection
+      thread.exporterFirst = c;
       return;
     }
+    withTrafficSecret(c, previous);
+  }
+
+  /** An exporter secret came just before {@code next} from one thread: with it when it is a traffic secret. */
+  private void exporterBefore(Candidate exporter, Candidate next) {
+    if (next.label == TlsLabel.CLIENT_TRAFFIC_SECRET_0 || next.label == TlsLabel.SERVER_TRAFFIC_SECRET_0) {
+      withTrafficSecret(exporter, next);
+    } else {
+      counts.unmatched++; // nothing ties it to a connection
+    }
+  }
+
+  /** Exporter {@code c} belongs where traffic secret {@code previous} does: keyed with it, now or when it is. */
+  private void withTrafficSecret(Candidate c, Candidate previous) {
     if (previous.keyedTo != null) {
       c.keyedTo = previous.keyedTo;
       key(previous.keyedTo, c.label, c.secret.bytes, c.event, c.arrival, How.THREAD);

@@ -109,6 +109,28 @@ class SecretMatcherTest {
   }
 
   @Test
+  void anExporterDerivedBeforeTheTrafficSecretsGoesWithThem() {
+    RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
+    for (boolean secretsFirst : new boolean[] {true, false}) {
+      Replay r = new Replay(t);
+      List<TlsSecret> gnutlsOrder = new ArrayList<>();
+      for (String random : t.randoms()) {
+        List<TlsSecret> s = clientSecrets(t, random); // SH, ST0, EXP, CH, CT0
+        // GnuTLS (lib/handshake-tls13.c): CH, SH, then EXP before the traffic secrets CT0, ST0
+        gnutlsOrder.addAll(List.of(s.get(3), s.get(0), s.get(2), s.get(4), s.get(1)));
+      }
+      if (secretsFirst) {
+        r.secrets(gnutlsOrder).packets();
+      } else {
+        r.packets().secrets(gnutlsOrder);
+      }
+      assertEveryLineKeyedOnce(r);
+      assertEquals(t.randoms().size(), r.matcher.counters().keyedByThread(), "each exporter by its thread");
+      assertEquals(0, r.matcher.counters().unmatched());
+    }
+  }
+
+  @Test
   void bothEndsTracedGiveEachLineOnceAndReportTheSecondProcess() {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
     Replay both = new Replay(t);
@@ -234,15 +256,26 @@ class SecretMatcherTest {
   }
 
   @Test
-  void anExporterWithoutAPrecedingServerTrafficSecretIsUnmatched() {
+  void anExporterWithNoTrafficSecretBesideItIsUnmatched() {
     RecordedTraffic t = RecordedTraffic.load("tls13-aes128-gcm");
-    Replay r = new Replay(t).packets();
-    List<TlsSecret> events = clientSecrets(t, t.randoms().get(0));
-    TlsSecret exporter = events.stream().filter(e -> e.label() == TlsLabel.EXPORTER_SECRET).findFirst()
-        .orElseThrow();
-    r.secrets(List.of(exporter));
-    assertEquals(1, r.matcher.counters().unmatched());
-    assertTrue(r.allLines.isEmpty());
+    List<TlsSecret> events = clientSecrets(t, t.randoms().get(0)); // SH, ST0, EXP, CH, CT0
+    TlsSecret exporter = events.get(2);
+    assertEquals(TlsLabel.EXPORTER_SECRET, exporter.label());
+    // alone: it waits for its thread's next secret, until the thread is idle past the time to live
+    Replay alone = new Replay(t).packets();
+    alone.secrets(List.of(exporter));
+    assertEquals(1, alone.matcher.waitingSecrets());
+    assertEquals(0, alone.matcher.counters().unmatched());
+    alone.matcher.expire(alone.now + SecretMatcher.DEFAULT_TTL_NANOS + 1);
+    assertEquals(0, alone.matcher.waitingSecrets());
+    assertEquals(1, alone.matcher.counters().unmatched());
+    assertTrue(alone.allLines.isEmpty());
+    // followed by a handshake secret: nothing ties it to a connection
+    Replay beforeHandshake = new Replay(t).packets();
+    beforeHandshake.secrets(List.of(exporter, events.get(0)));
+    assertEquals(1, beforeHandshake.matcher.counters().unmatched());
+    assertFalse(beforeHandshake.allLines.stream().anyMatch(l -> l.startsWith("EXPORTER_SECRET")),
+        beforeHandshake.allLines.toString());
   }
 
   @Test
