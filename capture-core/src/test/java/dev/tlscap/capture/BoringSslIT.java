@@ -70,7 +70,8 @@ class BoringSslIT {
     int port = OpenSslServer.freePort();
     try (Command.Background server = Command.Background.start("bssl-tool", "server", "-accept",
         Integer.toString(port), "-www", "-loop")) {
-      awaitListening(port);
+      // bssl-tool server -loop takes the next connection after the probe
+      OpenSslServer.awaitListening(port, "bssl-tool server");
       Path out = dir.resolve("bssl-server.pcapng");
       try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--comm", "bssl-tool",
           "port", Integer.toString(port))) {
@@ -80,20 +81,6 @@ class BoringSslIT {
         assertTrue(tlscap.stderr().contains("1 TLS sessions, 1 with secrets"), tlscap.stderr());
       }
       assertEquals(List.of("/from-curl"), Tshark.column(out, "http.request", "http.request.uri"));
-    }
-  }
-
-  private static void awaitListening(int port) throws InterruptedException {
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (true) {
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-        return; // (bssl-tool server -loop takes the next connection; this one just closes)
-      } catch (java.io.IOException e) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("bssl-tool server does not listen on " + port);
-        }
-        Thread.sleep(50);
-      }
     }
   }
 }

@@ -11,7 +11,6 @@ import dev.tlscap.testing.Requirements;
 import dev.tlscap.testing.Tshark;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -130,20 +129,14 @@ class GnuTlsIT {
   /** gnutls-serv answering HTTP on {@code port}, with the throwaway certificate, once it listens. */
   private Command.Background gnutlsServ(int port) throws InterruptedException {
     Path cert = OpenSslServer.certificate(dir);
-    List<String> argv = new ArrayList<>(List.of("gnutls-serv", "--http", "--port", Integer.toString(port),
-        "--x509certfile", cert.toString(), "--x509keyfile", dir.resolve("key.pem").toString()));
-    Command.Background server = Command.Background.start(argv.toArray(String[]::new));
-    long deadline = System.nanoTime() + 20_000_000_000L;
-    while (true) {
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
-        return server;
-      } catch (java.io.IOException e) {
-        if (System.nanoTime() > deadline) {
-          server.close();
-          throw new AssertionError("gnutls-serv does not listen on " + port + ": " + server.stderr());
-        }
-        Thread.sleep(50);
-      }
+    Command.Background server = Command.Background.start("gnutls-serv", "--http", "--port", Integer.toString(port),
+        "--x509certfile", cert.toString(), "--x509keyfile", dir.resolve("key.pem").toString());
+    try {
+      OpenSslServer.awaitListening(port, "gnutls-serv");
+    } catch (AssertionError | InterruptedException e) {
+      server.close();
+      throw e;
     }
+    return server;
   }
 }

@@ -96,6 +96,25 @@ public final class OpenSslServer implements AutoCloseable {
     process.close();
   }
 
+  /**
+   * Waits until something accepts TCP connections on 127.0.0.1:{@code port} (a server started in
+   * the background), up to 20 s; {@code what} names it in the failure. The probing connection just
+   * closes.
+   */
+  public static void awaitListening(int port, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (true) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        return;
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError(what + " does not listen on " + port);
+        }
+        Thread.sleep(50);
+      }
+    }
+  }
+
   /** A TCP port nothing listens on right now. */
   public static int freePort() {
     try (ServerSocket s = new ServerSocket(0)) {

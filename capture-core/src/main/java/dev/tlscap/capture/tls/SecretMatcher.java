@@ -502,7 +502,7 @@ public final class SecretMatcher {
       c.retired = true;
       counts.unneeded++;
     } else {
-      counts.unmatched++; // its SERVER_TRAFFIC_SECRET_0 expired unmatched
+      counts.unmatched++; // its traffic secret expired unmatched
     }
   }
 
@@ -611,7 +611,7 @@ public final class SecretMatcher {
       counts.unneeded--;
       counts.keyedLate++;
     }
-    if (exporter.expired) { // its SERVER_TRAFFIC_SECRET_0 was proven late: it goes with it
+    if (exporter.expired) { // its traffic secret was proven late: it goes with it
       exporter.expired = false;
       counts.unmatched--;
       counts.keyedLate++;
