@@ -16,7 +16,9 @@ import javax.crypto.spec.SecretKeySpec;
  * Derives record keys from TLS secrets and checks whether a key opens a record (its AEAD tag
  * verifies). One instance per thread ({@link #forThisThread()}): the JCA {@code Mac} and
  * {@code Cipher} objects and the scratch buffer are reused from call to call, which keeps an
- * attempt at a few microseconds. Not thread-safe.
+ * attempt at a few microseconds. Where the system's libcrypto loads ({@link LibCrypto}), it opens
+ * the records, encrypts the filter's block and computes the TLS 1.3 key schedule's HMACs instead
+ * (the JDK's AES-GCM and SHA-384 run as plain Java under tlscap's C1-only JIT). Not thread-safe.
  *
  * <p>Methods return a result and never throw for bad input (a wrong key is the common case); a
  * JDK without one of the algorithms shows as "does not open".
@@ -96,6 +98,9 @@ final class TrialDecryption {
   private static final byte[] IV_LABEL = hkdfLabelBlock1("iv", 12);
   private static final byte[] KEY_LABEL_16 = hkdfLabelBlock1("key", 16);
   private static final byte[] KEY_LABEL_32 = hkdfLabelBlock1("key", 32);
+  /** The three labels in native memory for libcrypto's HMAC, or null. */
+  private static final com.sun.jna.Memory[] NATIVE_LABELS = LibCrypto.AVAILABLE
+      ? new com.sun.jna.Memory[] {nativeCopy(IV_LABEL), nativeCopy(KEY_LABEL_16), nativeCopy(KEY_LABEL_32)} : null;
   /** RFC 5246 6.3: the PRF label of the key block. */
   private static final byte[] KEY_EXPANSION = "key expansion".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
@@ -117,10 +122,31 @@ final class TrialDecryption {
   /** How many records this thread tried to open. */
   private long attempts;
 
-  private TrialDecryption() {}
+  /** libcrypto's AEAD, AES and HMAC for this thread, or null: the JDK's ({@link LibCrypto}). */
+  private final NativeRecordCrypto nativeCrypto;
+  /** The last record that opened was opened by {@link #nativeCrypto}. */
+  private boolean openedNatively;
+
+  private TrialDecryption(boolean useLibCrypto) {
+    nativeCrypto = useLibCrypto ? NativeRecordCrypto.create() : null;
+  }
+
+  private TrialDecryption() {
+    this(true);
+  }
 
   static TrialDecryption forThisThread() {
     return PER_THREAD.get();
+  }
+
+  /** A new instance with the JDK's providers only, or with libcrypto where it loads; for tests. */
+  static TrialDecryption create(boolean useLibCrypto) {
+    return new TrialDecryption(useLibCrypto);
+  }
+
+  /** This instance opens records with libcrypto. */
+  boolean usesLibCrypto() {
+    return nativeCrypto != null;
   }
 
   long attempts() {
@@ -142,6 +168,12 @@ final class TrialDecryption {
     info[3 + l.length] = 0; // empty context
     info[4 + l.length] = 1; // HKDF-Expand block counter
     return info;
+  }
+
+  private static com.sun.jna.Memory nativeCopy(byte[] bytes) {
+    com.sun.jna.Memory m = new com.sun.jna.Memory(bytes.length);
+    m.write(0, bytes, 0, bytes.length);
+    return m;
   }
 
   private Mac mac(String algorithm) {
@@ -183,6 +215,20 @@ final class TrialDecryption {
     RecordKeys cached = cachedKeys[slot];
     if (cached != null && cached.suite().code() == suite.code() && Arrays.equals(cachedSecrets[slot], secret)) {
       return cached;
+    }
+    if (nativeCrypto != null) {
+      boolean key16 = suite.aead().keyLength == 16;
+      byte[][] t1 = nativeCrypto.hmac(suite.hashLength() == 48, secret,
+          new com.sun.jna.Pointer[] {NATIVE_LABELS[key16 ? 1 : 2], NATIVE_LABELS[0]},
+          new int[] {key16 ? KEY_LABEL_16.length : KEY_LABEL_32.length, IV_LABEL.length});
+      if (t1 != null) {
+        byte[] keyBytes = Arrays.copyOf(t1[0], suite.aead().keyLength);
+        RecordKeys keys = new RecordKeys(suite, new SecretKeySpec(keyBytes, suite.aead().keyAlgorithm), keyBytes,
+            Arrays.copyOf(t1[1], 12));
+        cachedKeys[slot] = keys;
+        cachedSecrets[slot] = secret.clone();
+        return keys;
+      }
     }
     Mac mac = mac(suite.hmac());
     if (mac == null) {
@@ -283,7 +329,7 @@ final class TrialDecryption {
       rejectedByContentType++;
       return false;
     }
-    return open(keys.suite().aead(), keys.key(), record, 0, 5, 5, bodyLength);
+    return open(keys, record, 0, 5, record, 5, bodyLength);
   }
 
   private static final int CONTENT_ALERT = 21;
@@ -315,7 +361,9 @@ final class TrialDecryption {
       counterBlock[13] = (byte) (counter >>> 16);
       counterBlock[14] = (byte) (counter >>> 8);
       counterBlock[15] = (byte) counter;
-      keys.ecb().doFinal(counterBlock, 0, 16, block64, 0);
+      if (nativeCrypto == null || !nativeCrypto.aesBlock(keys.keyBytes(), counterBlock, block64, 0)) {
+        keys.ecb().doFinal(counterBlock, 0, 16, block64, 0);
+      }
       return c ^ (block64[last % 16] & 0xFF);
     } catch (GeneralSecurityException e) {
       return -1;
@@ -352,7 +400,7 @@ final class TrialDecryption {
     aad12[11] = (byte) (plaintext >>> 8);
     aad12[12] = (byte) plaintext;
     attempts++;
-    return open(aead, keys.key(), aad12, 0, 13, record, 5 + explicit, ciphertext);
+    return open(keys, aad12, 0, 13, record, 5 + explicit, ciphertext);
   }
 
   private void xorSequence(long seq) {
@@ -361,13 +409,15 @@ final class TrialDecryption {
     }
   }
 
-  private boolean open(CipherSuite.Aead aead, SecretKeySpec key, byte[] record, int aadOffset, int aadLength,
-      int bodyOffset, int bodyLength) {
-    return open(aead, key, record, aadOffset, aadLength, record, bodyOffset, bodyLength);
-  }
-
-  private boolean open(CipherSuite.Aead aead, SecretKeySpec key, byte[] aad, int aadOffset, int aadLength,
-      byte[] body, int bodyOffset, int bodyLength) {
+  private boolean open(RecordKeys keys, byte[] aad, int aadOffset, int aadLength, byte[] body, int bodyOffset,
+      int bodyLength) {
+    CipherSuite.Aead aead = keys.suite().aead();
+    if (nativeCrypto != null) {
+      openedNatively = true;
+      return nativeCrypto.open(aead, keys.keyBytes(), nonce, aad, aadOffset, aadLength, body, bodyOffset, bodyLength);
+    }
+    openedNatively = false;
+    SecretKeySpec key = keys.key();
     Cipher cipher = cipher(aead);
     if (cipher == null) {
       return false;
@@ -400,8 +450,8 @@ final class TrialDecryption {
     }
   }
 
-  /** The plaintext of the last record opened, up to {@code length} bytes; for tests. */
+  /** The plaintext of the last record opened, its first {@code length} bytes. */
   byte[] lastPlaintext(int length) {
-    return Arrays.copyOf(scratch, length);
+    return openedNatively ? nativeCrypto.plaintext(length) : Arrays.copyOf(scratch, length);
   }
 }
