@@ -583,5 +583,7 @@ int tls_socket_io(struct bpf_raw_tracepoint_args *ctx)
 #include "openssl11.bpf.h"
 /* GnuTLS: Nettle's HKDF-Expand and _gnutls_prf_raw (the same pending secrets, ring and counters). */
 #include "gnutls.bpf.h"
+/* NSS: freebl's HMAC_Update/HMAC_Finish, TLS_P_hash and TLS_PRF, found through FREEBL_GetVector's table. */
+#include "nss.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

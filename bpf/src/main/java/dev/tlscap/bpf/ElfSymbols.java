@@ -19,7 +19,8 @@ import java.util.Set;
 /**
  * Which of a set of function names an ELF file defines (in {@code .dynsym} or {@code .symtab}), the
  * first bytes of their code (for {@link UprobeSite}), and the OpenSSL version string the file
- * carries: enough to tell whether a file is a target and, if not, to say why in one line. 64-bit
+ * carries; with {@code FREEBL_GetVector} among them, NSS freebl's functions its table holds
+ * ({@link FreeblVector}, named {@code freebl:HMAC_Update} etc.): enough to tell whether a file is a target and, if not, to say why in one line. 64-bit
  * little-endian ELF only (x86_64, arm64). Immutable once read.
  */
 public final class ElfSymbols {
@@ -139,6 +140,9 @@ public final class ElfSymbols {
             long address = elf.getLong((int) at + 8);
             found.put(key, code(elf, shoff, shentsize, shnum, address, size));
             offsets.put(key, fileOffset(elf, shoff, shentsize, shnum, address));
+            if (key.equals(FreeblVector.GET_VECTOR)) {
+              FreeblVector.resolve(elf, shoff, shentsize, shnum, address, elf.getLong((int) at + 16), found, offsets);
+            }
           }
         }
       }
@@ -151,12 +155,8 @@ public final class ElfSymbols {
     }
   }
 
-  /**
-   * The first {@link #CODE_BYTES} bytes at virtual address {@code address}, found through the
-   * section that holds it; empty when no section does.
-   */
   /** The file offset of virtual address {@code address}, through the section that holds it; -1 when none does. */
-  private static long fileOffset(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address) {
+  static long fileOffset(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address) {
     for (int i = 0; i < shnum; i++) {
       int sh = (int) (shoff + (long) i * shentsize);
       long sectionAddress = elf.getLong(sh + 0x10);
@@ -169,7 +169,11 @@ public final class ElfSymbols {
     return -1;
   }
 
-  private static byte[] code(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address, long size) {
+  /**
+   * The first {@link #CODE_BYTES} bytes at virtual address {@code address}, found through the
+   * section that holds it; empty when no section does.
+   */
+  static byte[] code(MappedByteBuffer elf, long shoff, int shentsize, int shnum, long address, long size) {
     for (int i = 0; i < shnum; i++) {
       int sh = (int) (shoff + (long) i * shentsize);
       long flags = elf.getLong(sh + 8);

@@ -91,6 +91,11 @@ public final class OpenSslSecretSource implements SecretSource {
   private final BpfProgram ossl11Derive;
   private final BpfProgram gnutlsPrf;
   private final BpfProgram nettleHkdf;
+  private final BpfProgram nssHmacUpdate;
+  private final BpfProgram nssHmacFinish;
+  private final BpfProgram nssHmacDestroy;
+  private final BpfProgram nssTlsPHash;
+  private final BpfProgram nssTlsPrf;
   private final RingBufferReader reader;
   private final BpfMap counters;
   private final TlsLibraryFinder finder;
@@ -109,6 +114,11 @@ public final class OpenSslSecretSource implements SecretSource {
     this.ossl11Derive = object.program("ossl11_derive");
     this.gnutlsPrf = object.program("gnutls_prf_raw");
     this.nettleHkdf = object.program("nettle_hkdf_expand");
+    this.nssHmacUpdate = object.program("nss_hmac_update");
+    this.nssHmacFinish = object.program("nss_hmac_finish");
+    this.nssHmacDestroy = object.program("nss_hmac_destroy");
+    this.nssTlsPHash = object.program("nss_tls_p_hash");
+    this.nssTlsPrf = object.program("nss_tls_prf");
     this.reader = new RingBufferReader(object.map("events"));
     object.closeWith(reader);
     this.counters = object.map("counters");
@@ -205,6 +215,7 @@ public final class OpenSslSecretSource implements SecretSource {
         case OPENSSL_1_1 -> List.of(ossl11Ctrl, ossl11Derive);
         case GNUTLS -> List.of(gnutlsPrf);
         case NETTLE -> List.of(nettleHkdf);
+        case NSS -> List.of(nssHmacUpdate, nssHmacFinish, nssHmacDestroy, nssTlsPHash, nssTlsPrf);
         default -> List.of(entry);
       };
       List<BpfLink> links = new ArrayList<>();

@@ -4,7 +4,8 @@ package dev.tlscap.secrets;
 import java.nio.file.Path;
 
 /**
- * An ELF file tlscap reads TLS secrets from: a shared libcrypto, libgnutls or libnettle, or an
+ * An ELF file tlscap reads TLS secrets from: a shared libcrypto, libgnutls, libnettle or NSS's
+ * libfreeblpriv3, or an
  * executable (or JNI library) that links OpenSSL or BoringSSL statically. {@code path} is how tlscap reaches it (for a library seen only inside a
  * container: through {@code /proc/PID/root}); {@code device}/{@code inode} identify the file, since
  * uprobes apply to the file whatever path maps it. Immutable.
@@ -32,6 +33,11 @@ public record TlsLibrary(Path path, long device, long inode, String opensslVersi
     GNUTLS,
     /** Nettle, GnuTLS's crypto library: nettle_hkdf_expand (GnuTLS's TLS 1.3 HKDF-Expand-Label). */
     NETTLE,
+    /**
+     * NSS's freebl (libfreeblpriv3), through FREEBL_GetVector's table: HMAC_Update, HMAC_Finish and
+     * HMAC_Destroy (softoken's TLS 1.3 HKDF), TLS_P_hash and TLS_PRF (the TLS 1.2 and 1.0-1.1 key block).
+     */
+    NSS,
     /** Go crypto/tls: writeKeyLog. */
     GO
   }
@@ -42,6 +48,7 @@ public record TlsLibrary(Path path, long device, long inode, String opensslVersi
       case BORINGSSL -> "BoringSSL";
       case GNUTLS -> "GnuTLS, TLS 1.0-1.2";
       case NETTLE -> "Nettle: GnuTLS's TLS 1.3";
+      case NSS -> "NSS freebl";
       case GO -> "Go";
       default -> opensslVersion != null ? "OpenSSL " + opensslVersion
           : kind == Kind.OPENSSL_1_1 ? "OpenSSL 1.1" : "OpenSSL 3";

@@ -36,13 +36,25 @@ public final class TlsLibraryFinder {
   /** GnuTLS's: the TLS 1.0-1.2 key block (master secret and randoms); its TLS 1.3 secrets pass through Nettle's. */
   public static final String GNUTLS_PRF_RAW = "_gnutls_prf_raw";
   public static final String NETTLE_HKDF_EXPAND = "nettle_hkdf_expand";
+  /**
+   * NSS's freebl (libfreeblpriv3): its one exported function returns the table of the others;
+   * those tlscap reads are named after it ({@link ElfSymbols}): the TLS 1.3 HMACs of softoken's
+   * HKDF, and the TLS 1.2 and 1.0-1.1 key block PRFs.
+   */
+  public static final String FREEBL_GET_VECTOR = "FREEBL_GetVector";
+  public static final String NSS_HMAC_UPDATE = "freebl:HMAC_Update";
+  public static final String NSS_HMAC_FINISH = "freebl:HMAC_Finish";
+  public static final String NSS_HMAC_DESTROY = "freebl:HMAC_Destroy";
+  public static final String NSS_TLS_P_HASH = "freebl:TLS_P_hash";
+  public static final String NSS_TLS_PRF = "freebl:TLS_PRF";
   private static final Set<String> WANTED = Set.of(KDF_SYMBOL, BSSL_HKDF_EXPAND, BSSL_TLS1_PRF, OSSL11_CTRL,
-      OSSL11_DERIVE, GNUTLS_PRF_RAW, NETTLE_HKDF_EXPAND);
+      OSSL11_DERIVE, GNUTLS_PRF_RAW, NETTLE_HKDF_EXPAND, FREEBL_GET_VECTOR);
   /** Mapped files whose names say they may hold a TLS library (a JNI library has no "libcrypto" in it). */
   private static final java.util.regex.Pattern TLS_FILE_NAME =
-      java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls|libgnutls\\.so|libnettle\\.so");
+      java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls|libgnutls\\.so|libnettle\\.so|libfreeblpriv");
   /** The shared libraries looked for in the library directories (libssl imports libcrypto's KDF). */
-  private static final List<String> LIBRARY_GLOBS = List.of("libcrypto.so*", "libgnutls.so*", "libnettle.so*");
+  private static final List<String> LIBRARY_GLOBS = List.of("libcrypto.so*", "libgnutls.so*", "libnettle.so*",
+      "libfreeblpriv3.so");
 
   static final List<Path> LIBRARY_DIRECTORIES = List.of(
       Path.of("/lib"), Path.of("/usr/lib"), Path.of("/lib64"), Path.of("/usr/lib64"), Path.of("/usr/local/lib"),
@@ -278,7 +290,8 @@ public final class TlsLibraryFinder {
   /**
    * OpenSSL 3 when it defines EVP_KDF_derive; BoringSSL when HKDF_expand and CRYPTO_tls1_prf;
    * OpenSSL 1.1 when (only) EVP_PKEY_CTX_ctrl and EVP_PKEY_derive; GnuTLS when _gnutls_prf_raw;
-   * Nettle when nettle_hkdf_expand; else null.
+   * Nettle when nettle_hkdf_expand; NSS when FREEBL_GetVector's table holds the HMAC and PRF
+   * functions; else null.
    */
   static TlsLibrary.Kind kindOf(ElfSymbols symbols) {
     if (symbols.defines(KDF_SYMBOL)) {
@@ -293,7 +306,10 @@ public final class TlsLibraryFinder {
     if (symbols.defines(GNUTLS_PRF_RAW)) {
       return TlsLibrary.Kind.GNUTLS;
     }
-    return symbols.defines(NETTLE_HKDF_EXPAND) ? TlsLibrary.Kind.NETTLE : null;
+    if (symbols.defines(NETTLE_HKDF_EXPAND)) {
+      return TlsLibrary.Kind.NETTLE;
+    }
+    return functionsOf(TlsLibrary.Kind.NSS).stream().allMatch(symbols::defines) ? TlsLibrary.Kind.NSS : null;
   }
 
   /** The functions a library of {@code kind} is probed at. */
@@ -304,6 +320,7 @@ public final class TlsLibraryFinder {
       case OPENSSL_1_1 -> List.of(OSSL11_CTRL, OSSL11_DERIVE);
       case GNUTLS -> List.of(GNUTLS_PRF_RAW);
       case NETTLE -> List.of(NETTLE_HKDF_EXPAND);
+      case NSS -> List.of(NSS_HMAC_UPDATE, NSS_HMAC_FINISH, NSS_HMAC_DESTROY, NSS_TLS_P_HASH, NSS_TLS_PRF);
       case GO -> List.of();
     };
   }
@@ -368,8 +385,11 @@ public final class TlsLibraryFinder {
     if (version != null && !version.startsWith("3.")) {
       return "it is OpenSSL " + version + ", which has no " + KDF_SYMBOL + " (tlscap reads OpenSSL 3.x)";
     }
+    if (symbols.defines(FREEBL_GET_VECTOR)) {
+      return "its " + FREEBL_GET_VECTOR + " table is not one tlscap can read (NSS freebl on x86_64, table version 3)";
+    }
     return "it does not define " + KDF_SYMBOL + " nor another function tlscap reads TLS secrets at (OpenSSL 1.1 and"
-        + " 3, BoringSSL, GnuTLS and its Nettle: a shared library, or a program linking one statically)";
+        + " 3, BoringSSL, GnuTLS and its Nettle, NSS's freebl: a shared library, or a program linking one statically)";
   }
 
   /** A path under /proc/PID/root shown as "PATH (pid PID)" (the path in that process's mount namespace). */
