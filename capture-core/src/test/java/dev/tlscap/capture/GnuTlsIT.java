@@ -114,15 +114,7 @@ class GnuTlsIT {
   void gnutlsServAgainstCurl(String version) throws Exception {
     int port = OpenSslServer.freePort();
     try (Command.Background server = gnutlsServ(port)) {
-      Path out = dir.resolve("gnutls-serv.pcapng");
-      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--comm", "gnutls-serv",
-          "port", Integer.toString(port))) {
-        Command.run(Duration.ofSeconds(30), "curl", "-sSk", "-o", "/dev/null", "--tlsv" + version, "--tls-max", version,
-            "https://127.0.0.1:" + port + "/from-curl").check();
-        assertEquals(0, tlscap.interrupt(), tlscap.stderr());
-        assertTrue(tlscap.stderr().contains("1 TLS sessions, 1 with secrets"), tlscap.stderr());
-      }
-      assertEquals(List.of("/from-curl"), Tshark.column(out, "http.request", "http.request.uri"));
+      TracedServer.answersCurl(dir, port, "gnutls-serv", version);
     }
   }
 

@@ -101,15 +101,7 @@ class NssIT {
   void selfservAgainstCurl(String version) throws Exception {
     int port = OpenSslServer.freePort();
     try (Command.Background server = selfserv(port)) {
-      Path out = dir.resolve("selfserv.pcapng");
-      try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "-w", out.toString(), "--comm", "selfserv",
-          "port", Integer.toString(port))) {
-        Command.run(Duration.ofSeconds(30), "curl", "-sSk", "-o", "/dev/null", "--tlsv" + version, "--tls-max", version,
-            "https://127.0.0.1:" + port + "/from-curl").check();
-        assertEquals(0, tlscap.interrupt(), tlscap.stderr());
-        assertTrue(tlscap.stderr().contains("1 TLS sessions, 1 with secrets"), tlscap.stderr());
-      }
-      assertEquals(List.of("/from-curl"), Tshark.column(out, "http.request", "http.request.uri"));
+      TracedServer.answersCurl(dir, port, "selfserv", version);
     }
   }
 
