@@ -124,8 +124,6 @@ final class TrialDecryption {
 
   /** libcrypto's AEAD, AES and HMAC for this thread, or null: the JDK's ({@link LibCrypto}). */
   private final NativeRecordCrypto nativeCrypto;
-  /** The last record that opened was opened by {@link #nativeCrypto}. */
-  private boolean openedNatively;
 
   private TrialDecryption(boolean useLibCrypto) {
     nativeCrypto = useLibCrypto ? NativeRecordCrypto.create() : null;
@@ -413,10 +411,8 @@ final class TrialDecryption {
       int bodyLength) {
     CipherSuite.Aead aead = keys.suite().aead();
     if (nativeCrypto != null) {
-      openedNatively = true;
       return nativeCrypto.open(aead, keys.keyBytes(), nonce, aad, aadOffset, aadLength, body, bodyOffset, bodyLength);
     }
-    openedNatively = false;
     SecretKeySpec key = keys.key();
     Cipher cipher = cipher(aead);
     if (cipher == null) {
@@ -452,6 +448,6 @@ final class TrialDecryption {
 
   /** The plaintext of the last record opened, its first {@code length} bytes. */
   byte[] lastPlaintext(int length) {
-    return openedNatively ? nativeCrypto.plaintext(length) : Arrays.copyOf(scratch, length);
+    return nativeCrypto != null ? nativeCrypto.plaintext(length) : Arrays.copyOf(scratch, length);
   }
 }
