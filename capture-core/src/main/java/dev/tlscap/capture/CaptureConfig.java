@@ -12,7 +12,7 @@ import java.util.List;
  * A validated capture: what {@link CaptureLoop} runs. Immutable.
  *
  * @param interfaces {@code -i} (repeated); {@code "any"} = all interfaces that are up
- * @param output {@code -w} file, or null for standard output ({@code -w -})
+ * @param output {@code -w} file, or null for standard output ({@code -w -}) or none ({@code writesFile} false)
  * @param packetCount {@code -c}: stop after this many packets (0: no limit)
  * @param snapLength {@code -s}
  * @param rotation {@code -C}, {@code -G}, {@code -W}
@@ -32,6 +32,8 @@ import java.util.List;
  * @param debugBpf {@code --debug-bpf}: libbpf's and the verifier's log on stderr
  * @param packetRingBytes {@code -B}: the packet ring buffer's size in bytes (a power of two)
  * @param secretRingBytes {@code --secrets-buffer-size}: the TLS secret ring buffer's size in bytes (a power of two)
+ * @param text {@code --text}: how to print the plaintext, or null
+ * @param writesFile false with {@code --text} and no {@code -w}: packets are read, not kept
  */
 record CaptureConfig(
     List<String> interfaces,
@@ -54,7 +56,12 @@ record CaptureConfig(
     AttachMode attachMode,
     boolean debugBpf,
     int packetRingBytes,
-    int secretRingBytes) {
+    int secretRingBytes,
+    TextOptions text,
+    boolean writesFile) {
+
+  /** {@code --text-format json} and {@code --text-max}. */
+  record TextOptions(boolean json, int maxBytes) {}
 
   /** The packet ring's size without {@code -B}: 32 MiB (a flood of small packets on 2 CPUs needs it). */
   static final int DEFAULT_PACKET_RING_BYTES = 32 << 20;
@@ -62,6 +69,6 @@ record CaptureConfig(
   static final int DEFAULT_SECRET_RING_BYTES = 8 << 20;
 
   boolean toStdout() {
-    return output == null;
+    return output == null && writesFile;
   }
 }

@@ -21,6 +21,11 @@ final class CaptureFileSink implements PacketSink {
   private final CaptureStats stats;
   private final long packetLimit;
   private long[] written = new long[8];
+  /** {@code --text}, or null; fed the packets and secrets as they are written. */
+  private TextTap text;
+  private java.util.function.IntUnaryOperator linkTypeOf;
+  /** Why {@code --text} stopped (its output closed), or null. */
+  private String textFailure;
 
   /** {@code keyLog} may be null (no {@code --keylog-file}). */
   CaptureFileSink(PcapngWriter writer, KeyLogFile keyLog, CaptureStats stats, long packetLimit) {
@@ -44,6 +49,14 @@ final class CaptureFileSink implements PacketSink {
         written = Arrays.copyOf(written, Math.max(p.interfaceId + 1, written.length * 2));
       }
       written[p.interfaceId]++;
+      if (text != null) {
+        try {
+          text.packet(p.timestampNanos, linkTypeOf.applyAsInt(p.interfaceId), p.data, p.offset, p.capturedLength,
+              process != null ? process.comment() : null);
+        } catch (java.io.UncheckedIOException e) {
+          textFailed(e);
+        }
+      }
     } else {
       stats.packetsNotWritten++;
     }
@@ -75,6 +88,25 @@ final class CaptureFileSink implements PacketSink {
     if (keyLog != null && keyLog.write(line)) {
       stats.keyLogLines++;
     }
+    if (text != null) {
+      text.secret(line.label(), line.clientRandom(), line.secret());
+    }
+  }
+
+  /** Feeds {@code tap} what is written; {@code linkTypeOf} gives an interface's link type. */
+  void text(TextTap tap, java.util.function.IntUnaryOperator linkTypeOf) {
+    this.text = tap;
+    this.linkTypeOf = linkTypeOf;
+  }
+
+  /** Why {@code --text} could not go on (standard output closed), or null. */
+  String textFailure() {
+    return textFailure;
+  }
+
+  private void textFailed(RuntimeException e) {
+    textFailure = "--text output: " + Tlscap.oneLine(e);
+    text = null;
   }
 
   /** Packets written for interface {@code id}. */

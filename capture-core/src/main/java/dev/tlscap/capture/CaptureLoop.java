@@ -70,6 +70,8 @@ final class CaptureLoop {
   /** Set on the event loop, read by the signal thread (a second Ctrl-C). */
   private volatile PcapngWriter writer;
   private KeyLogFile keyLog;
+  /** {@code --text}, or null. */
+  private TextTap text;
   private CaptureFileSink sink;
   private ConnectionTable table;
   /** Without --java: whether sessions without secrets were a JVM's (the summary says so once). */
@@ -90,7 +92,8 @@ final class CaptureLoop {
   private CaptureLoop(CaptureConfig config, PrintStream err) {
     this.config = config;
     this.err = err;
-    this.statusLine = !config.quiet() && Posix.isTerminal(2);
+    // --text prints on the terminal: a status line redrawn on it would cut through the messages
+    this.statusLine = !config.quiet() && config.text() == null && Posix.isTerminal(2);
     this.group = new MultiThreadIoEventLoopGroup(1, r -> {
       Thread t = new Thread(() -> {
         raisePriority();
@@ -209,6 +212,10 @@ final class CaptureLoop {
       openWriter();
       long limit = config.packetCount() > 0 ? config.packetCount() : Long.MAX_VALUE;
       sink = new CaptureFileSink(writer, keyLog, stats, limit);
+      if (config.text() != null) {
+        text = Tlscap.textTap(config.text());
+        sink.text(text, id -> linkTypes[id]);
+      }
       table = new ConnectionTable(sink, stats, new ConnectionTable.Limits(config.holdNanos(), config.holdBytes(), limit),
           new SecretMatcher(matcherTtlNanos(config.holdNanos()), SecretMatcher.DEFAULT_MAX_CANDIDATES));
       if (config.rotation().rotates()) {
@@ -352,8 +359,8 @@ final class CaptureLoop {
           }
         });
     try {
-      writer = config.toStdout()
-          ? builder.open(new FileOutputStream(java.io.FileDescriptor.out))
+      writer = !config.writesFile() ? builder.open(java.io.OutputStream.nullOutputStream()) // --text alone
+          : config.toStdout() ? builder.open(new FileOutputStream(java.io.FileDescriptor.out))
           : builder.open(config.output());
     } catch (PcapngWriteException e) {
       throw new IllegalStateException(e.getMessage(), e);
@@ -436,6 +443,9 @@ final class CaptureLoop {
       }
       if (config.toStdout()) {
         writer.flush();
+      }
+      if (sink.textFailure() != null) {
+        requestStop(sink.textFailure());
       }
     } catch (Throwable e) {
       err.println("tlscap: " + Tlscap.oneLine(e));
@@ -541,6 +551,9 @@ final class CaptureLoop {
         stats.secretsLost = secrets.counters().lost();
         table.releaseAll();
       }
+      if (text != null) {
+        text.close(); // the last messages of connections still open
+      }
     } catch (RuntimeException e) {
       err.println("tlscap: " + Tlscap.oneLine(e));
     }
@@ -564,6 +577,9 @@ final class CaptureLoop {
     JavaSecretSource java = secrets != null ? secrets.java() : null;
     err.println(stats.secretsLine(keyLog != null, table != null ? table.matcher().summary() : null)
         + (java != null ? "; " + java.summary() : ""));
+    if (text != null) {
+      err.println(text.summary() + (sink.textFailure() != null ? "; stopped: " + sink.textFailure() : ""));
+    }
     String hint = javaHint != null ? javaHint.summaryLine() : null;
     if (hint != null) {
       err.println("tlscap: " + hint);

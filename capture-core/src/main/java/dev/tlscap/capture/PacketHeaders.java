@@ -9,13 +9,20 @@ import java.nio.ByteBuffer;
  * allocation); {@link #parse} never throws on short or malformed packets, it leaves
  * {@link #protocol} at 0.
  *
- * <p>Link layers: Ethernet (with one optional 802.1Q tag; loopback's zero header too) and raw IP.
+ * <p>Link layers: Ethernet (with one optional 802.1Q tag; loopback's zero header too) and raw IP; for
+ * files of other tools ({@code -r}) also Linux cooked (SLL, SLL2) and BSD loopback.
  * IPv6 extension headers (hop-by-hop, routing, destination options, AH, fragment) are walked to the
  * transport header; a fragment after the first (IPv4 or IPv6) has none: {@link #protocol} stays 0.
  */
 final class PacketHeaders {
   static final int LINKTYPE_ETHERNET = 1;
   static final int LINKTYPE_RAW = 101;
+  /** BSD loopback: a 4-byte address family (host order for NULL, network order for LOOP); -r only. */
+  static final int LINKTYPE_NULL = 0;
+  static final int LINKTYPE_LOOP = 108;
+  /** Linux cooked captures (tcpdump -i any): 16-byte SLL, 20-byte SLL2 headers; -r only. */
+  static final int LINKTYPE_LINUX_SLL = 113;
+  static final int LINKTYPE_LINUX_SLL2 = 276;
   static final int LINKTYPE_IPV4 = 228;
   static final int LINKTYPE_IPV6 = 229;
   static final int TCP = 6;
@@ -79,6 +86,18 @@ final class PacketHeaders {
       }
     } else if (linkType == LINKTYPE_RAW || linkType == LINKTYPE_IPV4 || linkType == LINKTYPE_IPV6) {
       ip = at;
+    } else if (linkType == LINKTYPE_LINUX_SLL || linkType == LINKTYPE_LINUX_SLL2) {
+      int header = linkType == LINKTYPE_LINUX_SLL ? 16 : 20;
+      if (captured < header) {
+        return;
+      }
+      int type = u16(b, linkType == LINKTYPE_LINUX_SLL ? at + 14 : at);
+      if (type != 0x0800 && type != 0x86dd) {
+        return;
+      }
+      ip = at + header;
+    } else if (linkType == LINKTYPE_NULL || linkType == LINKTYPE_LOOP) {
+      ip = at + 4; // the IP version nibble says which family
     } else {
       return;
     }

@@ -12,6 +12,11 @@ import dev.tlscap.pcapng.KeyLogFile;
 import dev.tlscap.tc.AttachMode;
 import dev.tlscap.tc.CaptureException;
 import dev.tlscap.tc.PacketFilter;
+import dev.tlscap.capture.text.HumanText;
+import dev.tlscap.capture.text.JsonText;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -43,6 +48,8 @@ import picocli.CommandLine.Parameters;
         "  tlscap -G 3600 -w hourly.pcapng --comm nginx       hourly files, nginx's secrets only",
         "  tlscap -i any -w - | wireshark -k -i -             live, decrypted as it arrives",
         "  tlscap -w out.pcapng --libssl /opt/app/server      a program with OpenSSL linked in",
+        "  tlscap -i lo --text port 443                       print the plaintext (HTTP/1.x, HTTP/2) as it passes",
+        "  tlscap -r out.pcapng --text --text-format json     the same from a file, as JSON lines (no root)",
         "",
         "Scripts wait for the line starting with 'listening on' on stderr and stop tlscap with SIGINT,",
         "SIGTERM or SIGHUP (also as a background job: 'tlscap ... & kill -INT $!'). Files are created mode 0600:",
@@ -58,6 +65,22 @@ public final class Tlscap implements Callable<Integer> {
   @Option(names = "-w", paramLabel = "FILE",
       description = "Write to FILE ('-': standard output, a live pcapng stream; an existing FIFO or device is written into).")
   String output;
+
+  @Option(names = "--text",
+      description = "Print each TLS connection's decrypted data on standard output (HTTP/1.x and HTTP/2 as text,"
+          + " other data as a hex dump; plain HTTP too), with or without -w.")
+  boolean text;
+
+  @Option(names = "--text-max", paramLabel = "BYTES", description = "With --text: the most bytes shown of each message (default 4096).")
+  int textMax = 4096;
+
+  @Option(names = "--text-format", paramLabel = "FORMAT", description = "With --text: text (default) or json (one JSON object per line).")
+  String textFormat = "text";
+
+  @Option(names = "-r", paramLabel = "FILE",
+      description = "With --text: read a pcapng file with TLS secrets (tlscap's, or any with DSBs; .zst/.gz/.xz too;"
+          + " '-': standard input) instead of capturing. No root needed.")
+  String readFile;
 
   @Option(names = "-c", paramLabel = "COUNT", description = "Stop after COUNT packets.")
   long count;
@@ -218,6 +241,16 @@ public final class Tlscap implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (readFile != null) {
+      CaptureConfig.TextOptions options;
+      try {
+        options = textOptions();
+      } catch (IllegalArgumentException e) {
+        err.println("tlscap: " + e.getMessage());
+        return 2;
+      }
+      return TextReader.run(readFile, textTap(options), err);
+    }
     CaptureConfig config;
     try {
       config = config();
@@ -229,12 +262,50 @@ public final class Tlscap implements Callable<Integer> {
     return CaptureLoop.runUntilStopped(config, err);
   }
 
+  /** The {@code --text} printer on standard output. */
+  static TextTap textTap(CaptureConfig.TextOptions options) {
+    OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+    return new TextTap(options.json() ? new JsonText(stdout) : new HumanText(stdout), options.maxBytes());
+  }
+
+  /** {@code --text}, {@code --text-max}, {@code --text-format}, {@code -r}: checked; null without --text. */
+  private CaptureConfig.TextOptions textOptions() {
+    if (!text) {
+      if (readFile != null) {
+        throw new IllegalArgumentException("-r " + readFile + " reads a file for --text: add --text"
+            + " (to look at the packets, open the file in Wireshark)");
+      }
+      return null;
+    }
+    if (textMax < 1 || textMax > (64 << 20)) {
+      throw new IllegalArgumentException("--text-max " + textMax + ": give 1 to " + (64 << 20) + " bytes");
+    }
+    boolean json = switch (textFormat) {
+      case "text" -> false;
+      case "json" -> true;
+      default -> throw new IllegalArgumentException("--text-format " + textFormat + ": use text or json");
+    };
+    if ("-".equals(output)) {
+      throw new IllegalArgumentException("--text prints on standard output, and -w - writes the capture there:"
+          + " give -w FILE");
+    }
+    if (readFile != null && output != null) {
+      throw new IllegalArgumentException("-r reads a capture and -w writes one: give one of them");
+    }
+    return new CaptureConfig.TextOptions(json, textMax);
+  }
+
   /** Validates the flags; throws IllegalArgumentException with the one line to print. */
   CaptureConfig config() {
-    if (output == null) {
-      throw new IllegalArgumentException("-w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)");
+    CaptureConfig.TextOptions textOptions = textOptions();
+    if (output == null && textOptions == null) {
+      throw new IllegalArgumentException("-w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output;"
+          + " --text prints the plaintext)");
     }
-    Path out = output.equals("-") ? null : Path.of(output);
+    if (output == null && (fileSize != null || rotateSeconds != null || fileCount != null || compression != null)) {
+      throw new IllegalArgumentException("-C, -G, -W and --compress need a file (-w FILE)"); // --text alone
+    }
+    Path out = output == null || output.equals("-") ? null : Path.of(output);
     RotationPolicy rotation = RotationPolicy.fromFlags(fileSize, rotateSeconds, fileCount);
     Compression compress = compression == null ? Compression.NONE : Compression.parse(compression);
     OutputFileKind outKind = OutputFileKind.ABSENT;
@@ -265,10 +336,10 @@ public final class Tlscap implements Callable<Integer> {
         throw new IllegalArgumentException("cannot write " + output + ": it is a directory (give a file name)");
       }
     }
-    if (out == null && rotation.rotates()) {
+    if (out == null && output != null && rotation.rotates()) {
       throw new IllegalArgumentException("-C, -G and -W need a file (-w FILE), not standard output");
     }
-    if (out == null && compress != Compression.NONE) {
+    if (out == null && output != null && compress != Compression.NONE) {
       throw new IllegalArgumentException("--compress needs a file (-w FILE); pipe standard output through a compressor instead");
     }
     if (count < 0) {
@@ -321,7 +392,8 @@ public final class Tlscap implements Callable<Integer> {
     PacketFilter filter = filter();
     List<String> ifaces = interfaces.isEmpty() ? List.of("any") : List.copyOf(interfaces);
     return new CaptureConfig(ifaces, out, count, snapLength, rotation, compress, keyLog, pid, comm, List.copyOf(libssl),
-        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, java, mode, debugBpf, packetRing, secretRing);
+        duration, (long) (holdSeconds * 1e9), (long) holdMebibytes << 20, filter, quiet, socketTracing, java, mode, debugBpf, packetRing, secretRing, textOptions,
+        output != null);
   }
 
   /** The largest ring buffer: 512 MiB. */

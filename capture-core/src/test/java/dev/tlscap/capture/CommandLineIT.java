@@ -50,7 +50,15 @@ class CommandLineIT {
 
   @Test
   void usageErrorsAreOneLineWithExit2() {
-    assertUsage("tlscap: -w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output)", "-i", "lo");
+    assertUsage("tlscap: -w FILE is required: tlscap writes pcapng files ('-w -' streams to standard output;"
+        + " --text prints the plaintext)", "-i", "lo");
+    assertUsage("tlscap: --text prints on standard output, and -w - writes the capture there: give -w FILE",
+        "--text", "-w", "-");
+    assertUsage("tlscap: -r x.pcapng reads a file for --text: add --text (to look at the packets, open the file in"
+        + " Wireshark)", "-r", "x.pcapng");
+    assertUsage("tlscap: --text-format xml: use text or json", "--text", "--text-format", "xml");
+    assertUsage("tlscap: --text-max 0: give 1 to 67108864 bytes", "--text", "--text-max", "0");
+    assertUsage("tlscap: -C, -G, -W and --compress need a file (-w FILE)", "--text", "-G", "60");
     assertUsage("tlscap: cannot write /nonexistent/x.pcapng: directory /nonexistent does not exist",
         "-w", "/nonexistent/x.pcapng");
     assertUsage("tlscap: unknown compression 'lz4' for --compress: expected zstd, gzip or xz",

@@ -92,6 +92,11 @@ final class TlscapProcess implements AutoCloseable {
     return process.stderr();
   }
 
+  /** What it printed on standard output so far ({@code --text}). */
+  String stdout() {
+    return process.stdout();
+  }
+
   @Override
   public void close() {
     process.close();

@@ -16,6 +16,8 @@ import java.util.Map;
 public final class Nginx implements AutoCloseable {
   /** The body nginx answers every request with. */
   public static final String BODY = "tlscap-nginx-body";
+  /** The body under /gzip/, sent gzip-compressed to a client that accepts it. */
+  public static final String GZIP_BODY = "tlscap-gzip-body ".repeat(20).strip();
   private final Command.Background process;
   private final int port;
 
@@ -46,6 +48,8 @@ public final class Nginx implements AutoCloseable {
         "    ssl_certificate_key " + dir.resolve("key.pem") + ";",
         "    keepalive_timeout 5;",
         "    location / { default_type text/plain; return 200 '" + BODY + "'; }",
+        "    location /gzip/ { gzip on; gzip_types text/plain; gzip_min_length 1; default_type text/plain;",
+        "      return 200 '" + GZIP_BODY + "'; }",
         "  }",
         "}", "");
     try {

@@ -13,7 +13,8 @@ import java.util.Arrays;
  * @param helloRetryRequest the random is the HelloRetryRequest value (RFC 8446 4.1.3): the client
  *     sends a second ClientHello and the real ServerHello follows
  */
-record ServerHello(int legacyVersion, byte[] random, int cipherSuite, int selectedVersion, boolean helloRetryRequest) {
+record ServerHello(int legacyVersion, byte[] random, int cipherSuite, int selectedVersion, boolean helloRetryRequest,
+    String alpn) {
   static final int TYPE = 2;
 
   /** RFC 8446 4.1.3: SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest. */
@@ -41,6 +42,7 @@ record ServerHello(int legacyVersion, byte[] random, int cipherSuite, int select
     int suite = c.u16();
     c.u8(); // compression
     int selected = 0;
+    String alpn = null;
     if (c.remaining() > 0) {
       HandshakeCursor extensions = c.vector16();
       while (extensions.remaining() > 0) {
@@ -48,9 +50,12 @@ record ServerHello(int legacyVersion, byte[] random, int cipherSuite, int select
         HandshakeCursor e = extensions.vector16();
         if (type == ClientHello.EXT_SUPPORTED_VERSIONS) {
           selected = e.u16(); // RFC 8446 4.2.1: ServerHello carries one selected_version
+        } else if (type == ClientHello.EXT_ALPN) {
+          HandshakeCursor name = e.vector16().vector8(); // RFC 7301 3.1: TLS 1.2 names the protocol here
+          alpn = new String(name.bytes(name.remaining()), java.nio.charset.StandardCharsets.US_ASCII);
         }
       }
     }
-    return new ServerHello(version, random, suite, selected, Arrays.equals(random, HELLO_RETRY_REQUEST_RANDOM));
+    return new ServerHello(version, random, suite, selected, Arrays.equals(random, HELLO_RETRY_REQUEST_RANDOM), alpn);
   }
 }
