@@ -113,17 +113,17 @@ in_ns() {
   if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
 }
 
-# bench_nginx NS PORT PROTOCOLS: nginx (2 workers, RSA 2048, no session resumption) serving HTTPS with
-# PROTOCOLS ("TLSv1.3", "TLSv1.2 TLSv1.3") on 127.0.0.1:PORT in network namespace NS; returns once it
-# listens; sets nginx_pid.
+# bench_nginx NS PORT PROTOCOLS [LISTEN]: nginx (2 workers, RSA 2048, no session resumption) serving HTTPS
+# with PROTOCOLS ("TLSv1.3", "TLSv1.2 TLSv1.3") on 127.0.0.1:PORT in network namespace NS (LISTEN: more
+# listen parameters, e.g. http2); returns once it listens; sets nginx_pid.
 bench_nginx() {
-  local ns=$1 port=$2 protocols=$3
+  local ns=$1 port=$2 protocols=$3 listen=${4:-}
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=localhost 2>/dev/null
   cat >"$work/nginx.conf" <<CONF
 daemon off; master_process on; worker_processes 2; user root; pid $work/nginx.pid; error_log $work/nginx.log warn;
 events { worker_connections 4096; }
 http { access_log off; client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
-  server { listen 127.0.0.1:$port ssl; ssl_protocols $protocols; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
+  server { listen 127.0.0.1:$port ssl $listen; ssl_protocols $protocols; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
     ssl_session_cache off; ssl_session_tickets off; keepalive_requests 1000000; location / { return 200 'tlscap bench body'; } } }
 CONF
   bench_spawn "$ns" nginx -c "$work/nginx.conf"

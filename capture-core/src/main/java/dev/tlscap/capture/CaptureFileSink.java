@@ -99,6 +99,17 @@ final class CaptureFileSink implements PacketSink {
     this.linkTypeOf = linkTypeOf;
   }
 
+  /** Hands {@code --text}'s messages to standard output (after each batch of packets). */
+  void flushText() {
+    if (text != null) {
+      try {
+        text.flush();
+      } catch (java.io.UncheckedIOException e) {
+        textFailed(e);
+      }
+    }
+  }
+
   /** Why {@code --text} could not go on (standard output closed), or null. */
   String textFailure() {
     return textFailure;

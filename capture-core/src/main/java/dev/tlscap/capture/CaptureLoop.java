@@ -444,6 +444,7 @@ final class CaptureLoop {
       if (config.toStdout()) {
         writer.flush();
       }
+      sink.flushText();
       if (sink.textFailure() != null) {
         requestStop(sink.textFailure());
       }

@@ -42,7 +42,9 @@ final class TextReader {
             if (epb.interfaceId() >= interfaces.size()) {
               continue;
             }
-            packets++;
+            if (++packets % 4096 == 0) {
+              tap.flush(); // a reader that went away (| head) ends the reading
+            }
             List<String> comments = epb.comments();
             tap.packet(epb.timestampNanos(), interfaces.get(epb.interfaceId()).linkType(), ByteBuffer.wrap(epb.data()), 0,
                 epb.capturedLength(), comments.isEmpty() ? null : String.join("\n", comments));

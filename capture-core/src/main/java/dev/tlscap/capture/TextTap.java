@@ -2,6 +2,7 @@
 package dev.tlscap.capture;
 
 import dev.tlscap.capture.text.Conversation;
+import dev.tlscap.capture.text.TextBudget;
 import dev.tlscap.capture.text.TextMessage;
 import dev.tlscap.capture.text.TextOutput;
 import dev.tlscap.capture.tls.TlsPlaintext;
@@ -28,7 +29,10 @@ import java.util.regex.Pattern;
  * Not thread-safe.
  */
 public final class TextTap implements AutoCloseable {
-  static final int MAX_CONNECTIONS = 65_536;
+  /** Connections followed at once: each holds up to two TLS records (18 KiB each) while they arrive. */
+  static final int MAX_CONNECTIONS = 4_096;
+  /** Bytes of bodies still arriving, for all connections (see {@link TextBudget}). */
+  static final long BODY_BUDGET = 32L << 20;
   static final int MAX_SECRETS = 262_144;
   /** A connection without packets this long is closed (its pending messages printed). */
   static final long IDLE_NANOS = 300_000_000_000L;
@@ -39,6 +43,7 @@ public final class TextTap implements AutoCloseable {
 
   private final TextOutput out;
   private final int maxBytes;
+  private final TextBudget budget = new TextBudget(BODY_BUDGET);
   private final PacketHeaders headers = new PacketHeaders();
   private final LinkedHashMap<String, byte[]> secrets = new LinkedHashMap<>(1024, 0.75f, false) {
     @Override
@@ -175,6 +180,11 @@ public final class TextTap implements AutoCloseable {
     }
   }
 
+  /** Hands the messages printed so far to the output (see {@link TextOutput#flush}). */
+  public void flush() {
+    out.flush();
+  }
+
   /** Ends every connection (the end of the file, or the capture stopping): pending messages are printed. */
   @Override
   public void close() {
@@ -189,7 +199,9 @@ public final class TextTap implements AutoCloseable {
   public String summary() {
     return "text: " + messages + " messages; " + tlsConnections + " TLS connections, " + notDecrypted
         + " not decrypted (listed)" + (closedForRoom > 0 ? "; " + closedForRoom
-        + " connections closed early (more than " + MAX_CONNECTIONS + " open)" : "");
+        + " connections closed early (more than " + MAX_CONNECTIONS + " open)" : "")
+        + (budget.refused() > 0 ? "; " + budget.refused() + " bodies cut (more than " + (BODY_BUDGET >> 20)
+        + " MiB arriving at once)" : "");
   }
 
   public long messages() {
@@ -248,6 +260,8 @@ public final class TextTap implements AutoCloseable {
     final int serverPort;
     int clientPid;
     String clientCommand;
+    String clientComment;
+    String serverComment;
     int serverPid;
     String serverCommand;
     long lastSeen;
@@ -264,7 +278,7 @@ public final class TextTap implements AutoCloseable {
       this.clientPort = senderIsClient ? srcPort : dstPort;
       this.serverAddress = senderIsClient ? dstAddress : srcAddress;
       this.serverPort = senderIsClient ? dstPort : srcPort;
-      this.conversation = new Conversation(this, maxBytes, m -> {
+      this.conversation = new Conversation(this, maxBytes, budget, m -> {
         messages++;
         out.message(m);
       });
@@ -273,8 +287,13 @@ public final class TextTap implements AutoCloseable {
 
     /** Learns the processes a packet's comment names. */
     void processes(boolean fromClient, String comment) {
-      if (comment == null || comment.isEmpty()) {
-        return;
+      if (comment == null || comment.isEmpty() || comment.equals(fromClient ? clientComment : serverComment)) {
+        return; // the same comment as this direction's last one (live: the very same string)
+      }
+      if (fromClient) {
+        clientComment = comment;
+      } else {
+        serverComment = comment;
       }
       int pid = 0;
       String command = null;

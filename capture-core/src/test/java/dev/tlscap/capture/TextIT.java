@@ -55,6 +55,12 @@ class TextIT {
       try (TlscapProcess tlscap = TlscapProcess.start(dir, "-i", "lo", "--text", "--text-format", "json", "-w",
           out.toString(), "port", Integer.toString(nginx.port()))) {
         assertEquals(Nginx.BODY, curl("--http1.1", "--tlsv1.3", url + "/h1-tls13"));
+        // a pipe gets each message as it is read, not when tlscap stops or a buffer fills
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!tlscap.stdout().contains("tlscap-nginx-body") && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        assertTrue(tlscap.stdout().contains("\"line\":\"GET /h1-tls13 HTTP/1.1\""), "live: " + tlscap.stdout());
         assertEquals(Nginx.BODY, curl("--http1.1", "--tlsv1.2", "--tls-max", "1.2", url + "/h1-tls12"));
         assertEquals(Nginx.BODY, curl("--http2", "--tlsv1.3", url + "/h2-tls13"));
         assertEquals(Nginx.BODY, curl("--http2", "--tlsv1.2", "--tls-max", "1.2", "-H", "X-Tlscap-Test: h2-header", url + "/h2-tls12"));
@@ -73,6 +79,8 @@ class TextIT {
       }
       assertTrue(requests.get(3).path("headers").toString().contains("[\"x-tlscap-test\",\"h2-header\"]"),
           "a header, HPACK-decoded: " + requests.get(3));
+      assertTrue(requests.get(1).path("headers").toString().contains("[\"User-Agent\",\"curl/"),
+          "an HTTP/1.1 header: " + requests.get(1));
       List<JsonNode> responses = kind(all, "response");
       assertEquals(5, responses.size(), stdout);
       for (int i = 0; i < 4; i++) {
@@ -101,6 +109,22 @@ class TextIT {
           + nginx.port() + "  #\\d+ HTTP/2 stream 1 request\nGET /h2-tls12 HTTP/2\n.*"), read.stdout());
       assertTrue(read.stdout().contains("\n\n" + Nginx.GZIP_BODY + "\n"), read.stdout());
       assertTrue(read.stderr().contains("text: " + all.size() + " messages; 5 TLS connections, 0 not decrypted"), read.stderr());
+
+      // -r needs no root: as nobody, on a copy it may read (the capture itself is 0600, root's)
+      Requirements.requireCommand("setpriv", "util-linux");
+      Path shared = Path.of("/tmp", "tlscap-text-" + ProcessHandle.current().pid() + ".pcapng");
+      try {
+        Files.copy(out, shared, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        List<String> argv = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all"));
+        argv.addAll(TlscapProcess.command("-r", shared.toString(), "--text", "--text-format", "json"));
+        Command.Result nobody = Command.run(Duration.ofSeconds(60), argv.toArray(new String[0]));
+        assertEquals(0, nobody.exitCode(), nobody.stderr());
+        assertEquals(stdout.lines().count(), nobody.stdout().lines().count(), "the same messages: " + nobody.stdout());
+      } finally {
+        Files.deleteIfExists(shared);
+      }
     }
   }
 

@@ -15,6 +15,9 @@ import java.util.Locale;
  */
 final class Body {
   private final int max;
+  private final TextBudget budget;
+  /** Cut short by the budget ({@link TextBudget}), not by {@code --text-max}. */
+  private boolean overBudget;
   private byte[] kept = new byte[0];
   private int keptLength;
   private long total;
@@ -25,8 +28,9 @@ final class Body {
   private String problem;
 
   /** {@code contentEncoding}: the Content-Encoding header's value, or null. */
-  Body(int max, String contentEncoding) {
+  Body(int max, String contentEncoding, TextBudget budget) {
     this.max = max;
+    this.budget = budget;
     String c = contentEncoding == null ? null : contentEncoding.trim().toLowerCase(Locale.ROOT);
     ZlibWrapper wrapper = c == null ? null : switch (c) {
       case "gzip", "x-gzip" -> ZlibWrapper.GZIP;
@@ -81,7 +85,14 @@ final class Body {
   }
 
   private void keep(ByteBuf data) {
-    int n = Math.min(data.readableBytes(), max - keptLength);
+    int want = Math.min(data.readableBytes(), max - keptLength);
+    if (want <= 0) {
+      return;
+    }
+    int n = budget.take(want);
+    if (n < want) {
+      overBudget = true;
+    }
     if (n <= 0) {
       return;
     }
@@ -110,9 +121,20 @@ final class Body {
     return keptLength == kept.length ? kept : Arrays.copyOf(kept, keptLength);
   }
 
+  /** The body was shown: its bytes go back to the budget. */
+  void release() {
+    budget.release(keptLength);
+    kept = new byte[0];
+    keptLength = 0;
+  }
+
   /** The shown length: inflated when inflating; -1 when inflation stopped at the cap. */
   long length() {
     return inflater != null && inflationStopped && keptLength >= max ? -1 : total;
+  }
+
+  private long budgetMebibytes() {
+    return budget.max() >> 20;
   }
 
   boolean isEmpty() {
@@ -121,6 +143,9 @@ final class Body {
 
   /** What the reader should know: the content coding and its bytes as sent, or why it does not inflate. */
   String note() {
+    if (overBudget) {
+      return "cut: --text holds at most " + (budgetMebibytes()) + " MiB of bodies still arriving";
+    }
     if (problem != null) {
       return problem;
     }

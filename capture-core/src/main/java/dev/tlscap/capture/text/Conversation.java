@@ -32,6 +32,7 @@ public final class Conversation implements TlsPlaintext.Listener {
   private final Context context;
   private final Consumer<TextMessage> out;
   private final int max;
+  private final TextBudget budget;
   private boolean tls;
   private String alpn;
   private Protocol protocol;
@@ -46,9 +47,10 @@ public final class Conversation implements TlsPlaintext.Listener {
     void close();
   }
 
-  public Conversation(Context context, int maxBytes, Consumer<TextMessage> out) {
+  public Conversation(Context context, int maxBytes, TextBudget budget, Consumer<TextMessage> out) {
     this.context = context;
     this.max = maxBytes;
+    this.budget = budget;
     this.out = out;
   }
 
@@ -70,6 +72,14 @@ public final class Conversation implements TlsPlaintext.Listener {
     messages++;
     out.accept(new TextMessage(timeNanos, context.connection(), context.end(fromClient), context.end(!fromClient),
         fromClient, protocolName, kind, stream, firstLine, headers, bytes, length, allNotes));
+    if (body != null) {
+      body.release();
+    }
+  }
+
+  /** A new body, capped at {@code --text-max} and held within the budget; {@code encoding}: its content coding. */
+  Body body(String encoding) {
+    return new Body(max, encoding, budget);
   }
 
   long now() {
@@ -164,7 +174,7 @@ public final class Conversation implements TlsPlaintext.Listener {
       if (!tls) {
         return; // plain TCP that is not HTTP (ssh, a database...): not what --text is for
       }
-      Body body = new Body(max, null);
+      Body body = body(null);
       body.add(Unpooled.wrappedBuffer(bytes, offset, length));
       emit(fromClient, rawName(), "data", 0, null, null, body, null, now());
     }

@@ -34,8 +34,8 @@ final class Http1 implements Conversation.Protocol {
 
   Http1(Conversation c) {
     this.c = c;
-    HttpDecoderConfig config = new HttpDecoderConfig().setMaxInitialLineLength(64 * 1024)
-        .setMaxHeaderSize(256 * 1024).setMaxChunkSize(64 * 1024).setValidateHeaders(false);
+    HttpDecoderConfig config = new HttpDecoderConfig().setMaxInitialLineLength(16 * 1024)
+        .setMaxHeaderSize(64 * 1024).setMaxChunkSize(16 * 1024).setValidateHeaders(false);
     this.requests = new Direction(true, new EmbeddedChannel(new HttpRequestDecoder(config)));
     this.responses = new Direction(false, new EmbeddedChannel(new HttpResponseDecoder(config) {
       @Override
@@ -87,7 +87,7 @@ final class Http1 implements Conversation.Protocol {
     }
 
     private void raw(byte[] bytes, int offset, int length) {
-      Body b = new Body(c.max(), null);
+      Body b = c.body(null);
       b.add(Unpooled.wrappedBuffer(bytes, offset, length));
       c.emit(fromClient, "TCP", "data", 0, null, null, b, "not HTTP", c.now());
     }
@@ -138,7 +138,7 @@ final class Http1 implements Conversation.Protocol {
       for (Map.Entry<String, String> e : m.headers()) {
         headers.add(new TextMessage.Header(e.getKey(), e.getValue()));
       }
-      body = new Body(c.max(), m.headers().get(HttpHeaderNames.CONTENT_ENCODING));
+      body = c.body(m.headers().get(HttpHeaderNames.CONTENT_ENCODING));
     }
 
     private void emit(String note) {

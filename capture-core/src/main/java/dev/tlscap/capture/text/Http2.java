@@ -16,7 +16,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,6 +27,9 @@ import java.util.Map;
  * GOAWAY as one-line messages. Frames that do not parse end the parsing of that direction.
  */
 final class Http2 implements Conversation.Protocol {
+  static final int MAX_FRAME = 1 << 20;
+  /** Streams of one direction whose message is still arriving; more close the oldest as incomplete. */
+  static final int MAX_OPEN_STREAMS = 256;
   private static final int PREFACE_LENGTH = Http2CodecUtil.connectionPrefaceBuf().readableBytes();
 
   private final Conversation c;
@@ -72,7 +75,7 @@ final class Http2 implements Conversation.Protocol {
     final ByteBuf in = Unpooled.buffer();
     int prefaceLeft;
     boolean broken;
-    final Map<Integer, Message> open = new HashMap<>();
+    final Map<Integer, Message> open = new LinkedHashMap<>();
 
     Direction(boolean fromClient) {
       this.fromClient = fromClient;
@@ -80,8 +83,9 @@ final class Http2 implements Conversation.Protocol {
       DefaultHttp2HeadersDecoder headers = new DefaultHttp2HeadersDecoder(false);
       DefaultHttp2FrameReader r = new DefaultHttp2FrameReader(headers);
       try {
-        // Show what the peers agreed, whatever it is: the largest frames and tables HTTP/2 allows.
-        r.maxFrameSize(Http2CodecUtil.MAX_FRAME_SIZE_UPPER_BOUND);
+        // Frames up to 1 MiB (peers send 16 KiB unless told more; a larger one, or a hostile length,
+        // ends the parsing of the direction rather than holding megabytes); any HPACK table size.
+        r.maxFrameSize(MAX_FRAME);
         headers.maxHeaderTableSize(Http2CodecUtil.MAX_HEADER_TABLE_SIZE);
         headers.maxHeaderListSize(64L << 20, 64L << 20);
       } catch (Http2Exception e) {
@@ -92,7 +96,7 @@ final class Http2 implements Conversation.Protocol {
 
     void data(byte[] bytes, int offset, int length) {
       if (broken) {
-        Body b = new Body(c.max(), null);
+        Body b = c.body(null);
         b.add(Unpooled.wrappedBuffer(bytes, offset, length));
         c.emit(fromClient, "HTTP/2", "data", 0, null, null, b, "not HTTP/2 frames", c.now());
         return;
@@ -117,6 +121,7 @@ final class Http2 implements Conversation.Protocol {
       Message m = open.get(streamId);
       if (m == null) {
         m = new Message(c.now());
+        room();
         open.put(streamId, m);
         CharSequence method = headers.method();
         CharSequence status = headers.status();
@@ -126,7 +131,7 @@ final class Http2 implements Conversation.Protocol {
           m.firstLine = "HTTP/2 " + status;
         }
         CharSequence encoding = headers.get("content-encoding");
-        m.body = new Body(c.max(), encoding == null ? null : encoding.toString());
+        m.body = c.body(encoding == null ? null : encoding.toString());
       }
       for (Map.Entry<CharSequence, CharSequence> h : headers) {
         m.headers.add(new TextMessage.Header(h.getKey().toString(), h.getValue().toString()));
@@ -144,9 +149,12 @@ final class Http2 implements Conversation.Protocol {
 
     @Override
     public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
+      if (!open.containsKey(streamId)) {
+        room();
+      }
       Message m = open.computeIfAbsent(streamId, id -> {
         Message fresh = new Message(c.now());
-        fresh.body = new Body(c.max(), null);
+        fresh.body = c.body(null);
         return fresh;
       });
       m.body.add(data);
@@ -154,6 +162,13 @@ final class Http2 implements Conversation.Protocol {
         end(streamId, null);
       }
       return data.readableBytes() + padding;
+    }
+
+    /** At most {@link #MAX_OPEN_STREAMS} messages arriving: the oldest stream's is shown as it is. */
+    private void room() {
+      if (open.size() >= MAX_OPEN_STREAMS) {
+        end(open.keySet().iterator().next(), "incomplete: more than " + MAX_OPEN_STREAMS + " streams open at once");
+      }
     }
 
     private void end(int streamId, String note) {

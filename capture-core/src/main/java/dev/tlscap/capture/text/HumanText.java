@@ -13,8 +13,8 @@ import java.time.format.DateTimeFormatter;
 /**
  * {@code --text} for a person: each message under a header line (time, each end with its process
  * when known, protocol, what it is, its size), then the message as text (HTTP as on the wire) or,
- * for bytes that are not text, a hex dump (Netty's {@link ByteBufUtil#prettyHexDump}). Each message
- * is flushed as it is printed, so a pipe sees whole messages at once.
+ * for bytes that are not text, a hex dump (Netty's {@link ByteBufUtil#prettyHexDump}). Buffered:
+ * {@link #flush} hands whole messages on.
  */
 public final class HumanText implements TextOutput {
   private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSSSSS")
@@ -25,7 +25,7 @@ public final class HumanText implements TextOutput {
   private final PrintStream out;
 
   public HumanText(OutputStream out) {
-    this.out = new PrintStream(out, false, StandardCharsets.UTF_8);
+    this.out = new PrintStream(new java.io.BufferedOutputStream(out, 1 << 16), false, StandardCharsets.UTF_8);
   }
 
   @Override
@@ -68,6 +68,10 @@ public final class HumanText implements TextOutput {
     }
     b.append('\n');
     out.print(b);
+  }
+
+  @Override
+  public void flush() {
     out.flush();
     if (out.checkError()) {
       throw new java.io.UncheckedIOException(new java.io.IOException("standard output is closed"));

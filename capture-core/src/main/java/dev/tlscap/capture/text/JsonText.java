@@ -12,22 +12,24 @@ import java.time.Instant;
 
 /**
  * {@code --text-format json}: one JSON object per message and line (JSON Lines), written with
- * Jackson's streaming generator and flushed per message. Fields: {@code time} (RFC 3339, UTC,
+ * Jackson's streaming generator. Fields: {@code time} (RFC 3339, UTC,
  * nanoseconds), {@code connection}, {@code src}/{@code dst} ({@code ip}, {@code port}, and
  * {@code pid}/{@code comm} when known), {@code direction} ("client-to-server" or
  * "server-to-client"), {@code protocol}, {@code kind}, {@code stream} (HTTP/2), {@code line},
  * {@code headers} (a list of {@code [name, value]}), {@code body} (a string when the bytes are
  * UTF-8 text, else {@code body_base64}), {@code body_bytes}, {@code truncated}, {@code note}.
+ * Buffered: {@link #flush} hands whole lines on.
  */
 public final class JsonText implements TextOutput {
   private final OutputStream out;
   private final JsonGenerator json;
 
   public JsonText(OutputStream out) {
-    this.out = out;
+    this.out = new java.io.BufferedOutputStream(out, 1 << 16);
     try {
-      this.json = new JsonFactory().createGenerator(out, JsonEncoding.UTF8)
-          .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+      this.json = new JsonFactory().createGenerator(this.out, JsonEncoding.UTF8)
+          .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)
+          .disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM); // flush() hands lines on, not each message
       this.json.setRootValueSeparator(null); // one object per line: the newline separates
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -77,9 +79,8 @@ public final class JsonText implements TextOutput {
         json.writeStringField("note", m.note());
       }
       json.writeEndObject();
-      json.flush();
+      json.flush(); // into the buffered stream, so the newline goes after it
       out.write('\n');
-      out.flush();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write --text output: " + e.getMessage(), e);
     }
@@ -97,9 +98,19 @@ public final class JsonText implements TextOutput {
   }
 
   @Override
+  public void flush() {
+    try {
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write --text output: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public void close() {
     try {
       json.flush();
+      out.flush();
     } catch (IOException ignored) {
       // the output is gone (a closed pipe): nothing more to say
     }

@@ -5,9 +5,18 @@ import java.io.Closeable;
 
 /** Where {@code --text} messages go: the terminal's text or JSON lines. */
 public interface TextOutput extends Closeable {
+  /** Prints {@code message} into the output's buffer. */
   void message(TextMessage message);
 
-  /** Flushes what was printed (each message is flushed as it is printed). */
+  /**
+   * Hands what was printed to the output (whole messages): a live capture calls it after each batch
+   * of packets (every 10 ms at the latest), so a pipe sees each message as soon as it is read.
+   *
+   * @throws java.io.UncheckedIOException when the output is closed (a reader that went away)
+   */
+  void flush();
+
+  /** Flushes. */
   @Override
   void close();
 }

@@ -218,7 +218,7 @@ public final class TlsPlaintext {
       byte[] plain;
       if (tls13) {
         if (early != null) {
-          if (trial.opensTls13(early, rec, earlySeq)) {
+          if (trial.opensTls13(early, rec, earlySeq, false)) {
             earlySeq++;
             plain = trial.lastPlaintext(rec.length - 5 - CipherSuite.TAG_LENGTH);
             int end = plain.length;
@@ -232,7 +232,7 @@ public final class TlsPlaintext {
           }
           early = null; // the first record that does not open with it: the handshake key's
         }
-        if (type != CONTENT_APPLICATION_DATA || !trial.opensTls13(current, rec, seq)) {
+        if (type != CONTENT_APPLICATION_DATA || !trial.opensTls13(current, rec, seq, false)) {
           fail("a " + (fromClient ? "client" : "server") + " record does not open with the key log's secrets"
               + " (record " + seq + " of its key)");
           return;

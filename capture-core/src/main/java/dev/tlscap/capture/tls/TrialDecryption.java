@@ -315,12 +315,23 @@ final class TrialDecryption {
    * left-padded to 12 bytes; 5.2, additional data = the 5-byte record header.
    */
   boolean opensTls13(RecordKeys keys, byte[] record, long seq) {
+    return opensTls13(keys, record, seq, true);
+  }
+
+  /**
+   * As {@link #opensTls13(RecordKeys, byte[], long)}; {@code trial} false skips the content-type
+   * filter (for a record whose key is known: {@link TlsPlaintext}).
+   */
+  boolean opensTls13(RecordKeys keys, byte[] record, long seq, boolean trial) {
     int bodyLength = record.length - 5;
     if (bodyLength < CipherSuite.TAG_LENGTH + 1) {
       return false; // TLSInnerPlaintext holds at least its content type
     }
     System.arraycopy(keys.iv(), 0, nonce, 0, 12);
     xorSequence(seq);
+    if (!trial) {
+      return open(keys, record, 0, 5, record, 5, bodyLength);
+    }
     attempts++;
     int type = lastPlaintextByte(keys, record, bodyLength - CipherSuite.TAG_LENGTH);
     if (type > 0 && type != CONTENT_ALERT && type != CONTENT_HANDSHAKE && type != CONTENT_APPLICATION_DATA) {
