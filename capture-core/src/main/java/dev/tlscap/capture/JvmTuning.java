@@ -46,8 +46,8 @@ final class JvmTuning {
    * (having done nothing) otherwise. Called first thing in {@code main}.
    */
   static void relaunch(String[] args) {
-    if (System.getProperty("tlscap.jvm") != null || !isMainProgram()) {
-      return;
+    if (System.getProperty("tlscap.jvm") != null || !isMainProgram() || Extcap.isInfoCall(args)) {
+      return; // Wireshark's questions (extcap) are answered at once: no capture, no tuning needed
     }
     List<String> command;
     try {

@@ -50,6 +50,7 @@ import picocli.CommandLine.Parameters;
         "  tlscap -w out.pcapng --libssl /opt/app/server      a program with OpenSSL linked in",
         "  tlscap -i lo --text port 443                       print the plaintext (HTTP/1.x, HTTP/2) as it passes",
         "  tlscap -r out.pcapng --text --text-format json     the same from a file, as JSON lines (no root)",
+        "  tlscap --extcap-install                            add tlscap: lo, tlscap: any, ... to Wireshark's interfaces",
         "",
         "Scripts wait for the line starting with 'listening on' on stderr and stop tlscap with SIGINT,",
         "SIGTERM or SIGHUP (also as a background job: 'tlscap ... & kill -INT $!'). Files are created mode 0600:",
@@ -81,6 +82,38 @@ public final class Tlscap implements Callable<Integer> {
       description = "With --text: read a pcapng file with TLS secrets (tlscap's, or any with DSBs; .zst/.gz/.xz too;"
           + " '-': standard input) instead of capturing. No root needed.")
   String readFile;
+
+  @Option(names = "--extcap-install",
+      description = "Install tlscap into Wireshark's interface list (a launcher in your personal extcap folder).")
+  boolean extcapInstall;
+
+  // The extcap protocol (extcap(4)): Wireshark and tshark call these, not people.
+  @Option(names = "--extcap-interfaces", hidden = true)
+  boolean extcapInterfaces;
+
+  @Option(names = "--extcap-dlts", hidden = true)
+  boolean extcapDlts;
+
+  @Option(names = "--extcap-config", hidden = true)
+  boolean extcapConfig;
+
+  @Option(names = "--extcap-interface", hidden = true)
+  String extcapInterface;
+
+  @Option(names = "--extcap-version", hidden = true)
+  String extcapVersion;
+
+  @Option(names = "--capture", hidden = true)
+  boolean extcapCapture;
+
+  @Option(names = "--fifo", hidden = true)
+  String fifo;
+
+  @Option(names = "--extcap-capture-filter", hidden = true)
+  String extcapCaptureFilter;
+
+  @Option(names = {"--extcap-control-in", "--extcap-control-out"}, hidden = true)
+  List<String> extcapControl = new ArrayList<>();
 
   @Option(names = "-c", paramLabel = "COUNT", description = "Stop after COUNT packets.")
   long count;
@@ -241,6 +274,10 @@ public final class Tlscap implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Integer extcap = extcap();
+    if (extcap != null) {
+      return extcap;
+    }
     if (readFile != null) {
       CaptureConfig.TextOptions options;
       try {
@@ -259,7 +296,62 @@ public final class Tlscap implements Callable<Integer> {
       return 2;
     }
     LibbpfLog.setDebug(config.debugBpf());
+    if (extcapCapture) {
+      Extcap.Stderr filtered = new Extcap.Stderr(err);
+      return filtered.exitCode(CaptureLoop.runUntilStopped(config, new PrintStream(filtered, true, StandardCharsets.UTF_8)));
+    }
     return CaptureLoop.runUntilStopped(config, err);
+  }
+
+  /**
+   * The extcap calls (see {@link Extcap}): their exit code, or null when this is none of them or a
+   * {@code --capture}, which goes on as a capture into the FIFO.
+   */
+  private Integer extcap() {
+    if (extcapInstall) {
+      return Extcap.install(System.out, err);
+    }
+    try {
+      if (extcapInterfaces) {
+        Extcap.interfaces().forEach(System.out::println);
+        return 0;
+      }
+      if (extcapDlts) {
+        Extcap.captureInterface(extcapInterface);
+        Extcap.dlts(extcapInterface).forEach(System.out::println);
+        return 0;
+      }
+      if (extcapConfig) {
+        Extcap.captureInterface(extcapInterface);
+        Extcap.config(extcapInterface).forEach(System.out::println);
+        return 0;
+      }
+      if (extcapCaptureFilter != null && !extcapCapture) {
+        // Wireshark checks a capture filter by calling without --capture: silence and 0 when valid
+        try {
+          PacketFilter.parse(extcapCaptureFilter);
+          return 0;
+        } catch (CaptureException e) {
+          System.out.println(e.getMessage());
+          return 1;
+        }
+      }
+      if (extcapCapture) {
+        if (fifo == null) {
+          throw new IllegalArgumentException("--capture needs --fifo PATH (Wireshark gives it)");
+        }
+        interfaces = new ArrayList<>(List.of(Extcap.captureInterface(extcapInterface)));
+        output = fifo;
+        quiet = true;
+        if (extcapCaptureFilter != null && !extcapCaptureFilter.isBlank()) {
+          filterWords = new ArrayList<>(List.of(extcapCaptureFilter));
+        }
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("tlscap: " + e.getMessage());
+      return 2;
+    }
+    return null;
   }
 
   /** The {@code --text} printer on standard output. */
