@@ -17,7 +17,9 @@ import java.util.Map;
  *
  * <p>A packet's annotation is its sender's pid and thread, with the comment
  * {@code "PID: 1234\nCmd: curl"} while one end is known, and {@code "client: pid 1234 curl\nserver:
- * pid 1200 openssl"} once both are. One-process annotations are shared per process id (a bounded
+ * pid 1200 openssl"} once both are; a process in a container adds its id and pod ({@link Containers}:
+ * {@code "\nContainer: 3f2a1b4c5d6e\nPod: default/web-1"}, or {@code " [container 3f2a1b4c5d6e, pod
+ * default/web-1]"} after its end). One-process annotations are shared per process id (a bounded
  * cache of the most recent 4096). Event-loop thread only.
  */
 final class ProcessAttribution {
@@ -32,10 +34,32 @@ final class ProcessAttribution {
     }
   };
 
+  private final Containers containers;
+  /** The containers of the processes in {@link #processes} (absent: a process of the host). */
+  private final Map<Integer, Containers.Container> containerOf = new LinkedHashMap<>(64, 0.75f, true) {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Integer, Containers.Container> eldest) {
+      return size() > MAX_PROCESSES;
+    }
+  };
+
+  ProcessAttribution() {
+    this(new Containers(java.nio.file.Path.of("/")));
+  }
+
+  ProcessAttribution(Containers containers) {
+    this.containers = containers;
+  }
+
   /** Notes that {@code source}'s process derived one of the flow's secrets. */
   void learn(FlowProcesses flow, TlsSecret source) {
-    ProcessAnnotation process = processes.computeIfAbsent(source.pid(),
-        pid -> ProcessAnnotation.forProcess(pid, source.comm()));
+    ProcessAnnotation process = processes.get(source.pid());
+    if (process == null) {
+      process = annotation(source.pid(), source.comm());
+      processes.put(source.pid(), process);
+    }
     FlowProcesses.Sender sender = new FlowProcesses.Sender(process, source.tid(), source.comm());
     TlsLabel label = source.label();
     if (flow.first == null) {
@@ -74,12 +98,36 @@ final class ProcessAttribution {
   }
 
   /**
+   * {@code "PID: 1234\nCmd: curl"}, and for a process in a container {@code "\nContainer:
+   * 3f2a1b4c5d6e"} and, when known, {@code "\nPod: default/web-1"}.
+   */
+  private ProcessAnnotation annotation(int pid, String comm) {
+    Containers.Container c = containers.of(pid);
+    if (c == null) {
+      containerOf.remove(pid);
+      return ProcessAnnotation.forProcess(pid, comm);
+    }
+    containerOf.put(pid, c);
+    String pod = c.podName() == null ? "" : "\nPod: " + (c.podNamespace() != null ? c.podNamespace() + "/" : "") + c.podName();
+    return ProcessAnnotation.of(pid, "PID: " + Integer.toUnsignedString(pid) + "\nCmd: " + comm + "\nContainer: "
+        + c.shortId() + pod);
+  }
+
+  /** " [container 3f2a1b4c5d6e, pod default/web-1]" for a process in a container, else "". */
+  private String containerSuffix(int pid) {
+    Containers.Container c = containerOf.get(pid);
+    return c == null ? "" : " [" + c.describe() + "]";
+  }
+
+  /**
    * Both ends are processes of this host: each packet carries its sender's pid (and thread) and a
    * comment naming both ends, {@code "client: pid 1234 curl\nserver: pid 1200 openssl"}.
    */
-  private static void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
+  private void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
     String comment = "client: pid " + Integer.toUnsignedString(client.process().pid()) + " " + client.comm()
-        + "\nserver: pid " + Integer.toUnsignedString(server.process().pid()) + " " + server.comm();
+        + containerSuffix(client.process().pid())
+        + "\nserver: pid " + Integer.toUnsignedString(server.process().pid()) + " " + server.comm()
+        + containerSuffix(server.process().pid());
     flow.client = new FlowProcesses.Sender(ProcessAnnotation.of(client.process().pid(), comment), client.tid(),
         client.comm());
     flow.server = new FlowProcesses.Sender(ProcessAnnotation.of(server.process().pid(), comment), server.tid(),

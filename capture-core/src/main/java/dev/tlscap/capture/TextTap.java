@@ -37,7 +37,7 @@ public final class TextTap implements AutoCloseable {
   /** A connection without packets this long is closed (its pending messages printed). */
   static final long IDLE_NANOS = 300_000_000_000L;
 
-  private static final Pattern BOTH_ENDS = Pattern.compile("(client|server): pid (\\d+) (.+)");
+  private static final Pattern BOTH_ENDS = Pattern.compile("(client|server): pid (\\d+) (.+?)(?: \\[container [^]]*])?");
   private static final Pattern PID = Pattern.compile("PID: (\\d+)");
   private static final Pattern CMD = Pattern.compile("Cmd: (.+)");
 
