@@ -113,4 +113,19 @@ struct filter_clause {
 	struct filter_port ports[2];
 };
 
+/*
+ * The full tcpdump filter syntax: libpcap's pcap_compile output (classic BPF, struct bpf_insn),
+ * one program per link layer the classifier sees (INTERFACE_LINK_ETHERNET, INTERFACE_LINK_RAW),
+ * run by the classifier's interpreter (cbpf_matches). The kernel's own cBPF limit.
+ */
+#define CBPF_MAX_INSNS 4096
+#define CBPF_LINKS 2
+
+struct cbpf_insn {
+	__u16 code;
+	__u8 jt;
+	__u8 jf;
+	__u32 k;
+};
+
 #endif /* TLSCAP_PACKET_ABI_H */

@@ -199,7 +199,7 @@ public final class Tlscap implements Callable<Integer> {
   @Option(names = {"-V", "--version"}, versionHelp = true, description = "Show the version and what this machine supports.")
   boolean version;
 
-  @Parameters(paramLabel = "FILTER", description = "A filter in tcpdump syntax: host, net, port, portrange, tcp, udp, ip, ip6, and, or.")
+  @Parameters(paramLabel = "FILTER", description = "A filter in tcpdump's syntax (all of it: libpcap compiles what tlscap does not), run in the kernel.")
   List<String> filterWords = new ArrayList<>();
 
   private final PrintStream err;

@@ -22,10 +22,11 @@ import java.util.Objects;
  * Service names ({@code port https}) are looked up in {@code /etc/services}.
  *
  * <p>Anything else ({@code not}, {@code ether ...}, {@code vlan}, {@code greater}, byte tests such as
- * {@code tcp[13] & 2 != 0}, host names) cannot run in the kernel. {@link #compile(String)} then
- * returns a filter that lets a <b>superset</b> through (the unsupported part counts as "matches"),
- * with {@link #inKernel()} false and the reason in {@link #notInKernelReason()}: the caller applies
- * the full expression in user space on what comes through. {@link #parse(String)} refuses such an
+ * {@code tcp[13] & 2 != 0}, host names) is compiled by libpcap ({@link PcapCompiler}) and its
+ * classic BPF runs in the classifier's interpreter: every expression tcpdump accepts. Without
+ * libpcap, or for an expression libpcap refuses, {@link #compile(String)} returns a filter that lets
+ * a <b>superset</b> through (the unsupported part counts as "matches"), with {@link #inKernel()}
+ * false and the reason in {@link #notInKernelReason()}; {@link #parse(String)} refuses such an
  * expression with a one-line {@link CaptureException} instead.
  *
  * <p>In the kernel the filter is a disjunction of at most {@value #MAX_CLAUSES} clauses, each a
@@ -179,11 +180,18 @@ public final class PacketFilter {
   private final String expression;
   private final List<Clause> clauses;
   private final String notInKernelReason;
+  /** libpcap's programs for what the clauses cannot express, or null. */
+  private final PcapCompiler.Programs cbpf;
 
   PacketFilter(String expression, List<Clause> clauses, String notInKernelReason) {
+    this(expression, clauses, notInKernelReason, null);
+  }
+
+  private PacketFilter(String expression, List<Clause> clauses, String notInKernelReason, PcapCompiler.Programs cbpf) {
     this.expression = Objects.requireNonNull(expression);
     this.clauses = List.copyOf(clauses);
     this.notInKernelReason = notInKernelReason;
+    this.cbpf = cbpf;
     if (clauses.size() > MAX_CLAUSES) {
       throw new IllegalArgumentException("at most " + MAX_CLAUSES + " clauses");
     }
@@ -197,7 +205,15 @@ public final class PacketFilter {
     if (expression == null || expression.isBlank()) {
       return ALL;
     }
-    return FilterParser.compile(expression.trim());
+    PacketFilter common = FilterParser.compile(expression.trim());
+    if (common.inKernel() || PcapCompiler.unavailable() != null) {
+      return common; // the common cases as clauses (no interpreter per packet); no libpcap: a superset
+    }
+    try {
+      return new PacketFilter(expression.trim(), List.of(), null, PcapCompiler.compile(expression.trim()));
+    } catch (CaptureException e) {
+      return new PacketFilter(expression.trim(), common.clauses, e.getMessage());
+    }
   }
 
   /**
@@ -252,7 +268,28 @@ public final class PacketFilter {
 
   /** True when every packet passes the in-kernel filter (no filter, or one widened to everything). */
   public boolean matchesEverything() {
-    return clauses.isEmpty();
+    return clauses.isEmpty() && cbpf == null;
+  }
+
+  /** True when the kernel runs libpcap's compiled filter ({@code cbpf_enabled}) rather than the clauses. */
+  public boolean usesLibpcap() {
+    return cbpf != null;
+  }
+
+  /** {@code cbpf_length[CBPF_LINKS]} in native byte order. */
+  byte[] encodeCbpfLengths() {
+    ByteBuffer b = ByteBuffer.allocate(4 * PcapCompiler.LINKS).order(ByteOrder.nativeOrder());
+    if (cbpf != null) {
+      for (int i = 0; i < PcapCompiler.LINKS; i++) {
+        b.putInt(4 * i, cbpf.lengths()[i]);
+      }
+    }
+    return b.array();
+  }
+
+  /** {@code cbpf_program[CBPF_LINKS][CBPF_MAX_INSNS]}. */
+  byte[] encodeCbpfProgram() {
+    return cbpf != null ? cbpf.encoded() : new byte[PcapCompiler.LINKS * PcapCompiler.MAX_INSNS * PcapCompiler.INSN_SIZE];
   }
 
   /** True when the kernel evaluates the whole expression: nothing to re-check in user space. */
@@ -299,7 +336,7 @@ public final class PacketFilter {
 
   @Override
   public String toString() {
-    return "PacketFilter['" + expression + "' -> " + (clauses.isEmpty() ? "everything" : clauses)
+    return "PacketFilter['" + expression + "' -> " + (cbpf != null ? "libpcap" : clauses.isEmpty() ? "everything" : clauses)
         + (inKernel() ? "" : ", superset: " + notInKernelReason) + "]";
   }
 }

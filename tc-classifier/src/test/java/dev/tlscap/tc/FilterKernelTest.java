@@ -84,7 +84,18 @@ class FilterKernelTest {
         "src host " + net + ".1 and dst portrange " + port + "-" + closedPort,
         "arp",
         "icmp or icmp6",
-        "dst net " + net + ".0/30 and tcp[tcpflags] & tcp-rst == 0 or arp");
+        "dst net " + net + ".0/30 and tcp[tcpflags] & tcp-rst == 0 or arp",
+        // beyond the clauses: libpcap's own program, run by the classifier's cBPF interpreter
+        "not port " + port,
+        "not (udp or arp) and ip",
+        "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+        "udp and greater 120",
+        "less 80 and not ip6",
+        "ip[8] = 64 and icmp",
+        "ip6 and not icmp6 and src host fd00:212::1",
+        "ether broadcast or ether multicast",
+        "udp[8:2] = 0x0000 or (icmp[icmptype] = icmp-unreach)",
+        "tcp and (port " + port + " or port " + closedPort + ") and not src net " + net + ".0/31");
     List<Tcpdump> tcpdumps = new ArrayList<>();
     List<TestCapture> captures = new ArrayList<>();
     try {
@@ -100,6 +111,7 @@ class FilterKernelTest {
         List<CapturedPacket> ours = t.drainAll();
         PcapFile theirs = tcpdumps.get(i).stop();
         assertFalse(theirs.packets().isEmpty(), "the traffic has packets for '" + filter + "'");
+        assertTrue(t.capture.filter().inKernel(), "'" + filter + "' runs in the kernel (libpcap's program if need be)");
         if (t.capture.filter().inKernel()) {
           Packets.assertSameAsTcpdump(ours, theirs.packets(), true, "'" + filter + "'");
           InterfaceCounters c = t.capture.counters(0);

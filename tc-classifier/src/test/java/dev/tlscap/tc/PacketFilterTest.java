@@ -117,24 +117,36 @@ class PacketFilterTest {
   }
 
   @Test
-  void whatTheKernelCannotDoWidensTheFilterOrIsRefused() {
-    PacketFilter f = PacketFilter.compile("tcp port 443 and not host 10.0.0.1");
+  void whatTheClausesCannotDoWidensThem() {
+    // FilterParser alone (as without libpcap): a superset with the reason
+    PacketFilter f = FilterParser.compile("tcp port 443 and not host 10.0.0.1");
     assertFalse(f.inKernel());
     assertEquals(List.of(clause(PacketFilter.PROTO_TCP, PacketFilter.IP_FAMILIES, List.of(),
         List.of(port(443, 443, Direction.SRC_OR_DST)))), f.clauses(), "the unsupported part is dropped from the 'and'");
     assertTrue(f.notInKernelReason().contains("'not host 10.0.0.1'"), f.notInKernelReason());
 
-    PacketFilter or = PacketFilter.compile("port 53 or ether host 01:02:03:04:05:06");
+    PacketFilter or = FilterParser.compile("port 53 or ether host 01:02:03:04:05:06");
     assertFalse(or.inKernel());
     assertTrue(or.matchesEverything(), "an 'or' with an unsupported part lets everything through");
+    assertTrue(FilterParser.compile("host example.com").notInKernelReason().contains("DNS"));
+  }
 
-    CaptureException e = assertThrows(CaptureException.class, () -> PacketFilter.parse("tcp[tcpflags] & tcp-syn != 0"));
-    assertEquals("the in-kernel filter cannot do 'tcp[tcpflags] & tcp-syn != 0' (it takes host, net, port, portrange,"
-        + " tcp, udp, sctp, icmp, icmp6, ip, ip6, arp, rarp with src/dst, joined by and/or)", e.getMessage());
-    assertFalse(PacketFilter.compile("host example.com").inKernel());
-    assertTrue(PacketFilter.compile("host example.com").notInKernelReason().contains("DNS"));
-    assertFalse(PacketFilter.compile("greater 100").inKernel());
-    assertFalse(PacketFilter.compile("vlan and port 1").inKernel());
+  @Test
+  void libpcapCompilesTheRestAndRefusesWhatTcpdumpRefuses() {
+    for (String expr : List.of("tcp port 443 and not host 10.0.0.1", "port 53 or ether host 01:02:03:04:05:06",
+        "tcp[tcpflags] & tcp-syn != 0", "greater 100", "vlan and port 1", "not (icmp or arp)")) {
+      PacketFilter f = PacketFilter.parse(expr);
+      assertTrue(f.inKernel() && f.usesLibpcap() && !f.matchesEverything(), expr);
+      assertEquals(expr, f.expression());
+    }
+    assertFalse(PacketFilter.parse("tcp port 443").usesLibpcap(), "the common cases stay clauses");
+    CaptureException e = assertThrows(CaptureException.class, () -> PacketFilter.parse("tcp[tcpflags] & tcp-bogus != 0"));
+    assertTrue(e.getMessage().startsWith("the filter 'tcp[tcpflags] & tcp-bogus != 0' does not compile: "), e.getMessage());
+    assertEquals("the filter 'host no-such-host.invalid' does not compile: unknown host 'no-such-host.invalid'",
+        assertThrows(CaptureException.class, () -> PacketFilter.parse("host no-such-host.invalid")).getMessage());
+    PacketFilter etherOnly = PacketFilter.parse("ether broadcast");
+    byte[] lengths = etherOnly.encodeCbpfLengths();
+    assertTrue(lengths[0] != 0 && lengths[4] == 0, "Ethernet has a program; raw IP none (nothing matches there)");
   }
 
   @Test
@@ -150,9 +162,10 @@ class PacketFilterTest {
   @Test
   void tooManyAlternativesIsASuperset() {
     String expr = "(port 1 or port 2 or port 3 or port 4 or port 5) and (host 10.0.0.1 or host 10.0.0.2 or host 10.0.0.3 or host 10.0.0.4)";
-    PacketFilter f = PacketFilter.compile(expr);
+    PacketFilter f = FilterParser.compile(expr);
     assertFalse(f.inKernel());
     assertTrue(f.notInKernelReason().contains("more than 16"), f.notInKernelReason());
+    assertTrue(PacketFilter.parse(expr).usesLibpcap(), "libpcap takes what the clauses cannot hold");
   }
 
   @Test
