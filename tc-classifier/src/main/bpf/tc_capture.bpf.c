@@ -323,6 +323,8 @@ static __always_inline int filter_matches(struct __sk_buff *skb, __u32 link)
  * RET. Run with bpf_loop, one instruction per step: the verifier checks the step once, and as cBPF
  * jumps only forward, a program of n instructions ends within n steps.
  */
+#define CBPF_HEAD 128 /* the packet's first bytes, copied once: most loads are headers, read without a helper call */
+
 struct cbpf_state {
 	struct __sk_buff *skb;
 	__u32 link;
@@ -331,6 +333,8 @@ struct cbpf_state {
 	__u32 x;
 	__u32 mem[16];
 	__u32 result;
+	__u32 head_len;
+	__u8 head[CBPF_HEAD];
 };
 
 /* struct bpf_insn code fields (linux/filter.h, classic) */
@@ -342,9 +346,24 @@ struct cbpf_state {
 #define CBPF_RVAL(c) ((c) & 0x18)
 #define CBPF_MISCOP(c) ((c) & 0xf8)
 
-static __always_inline int cbpf_load(struct __sk_buff *skb, __u32 offset, __u32 size, __u32 *out)
+static __always_inline int cbpf_load(struct cbpf_state *st, __u32 offset, __u32 size, __u32 *out)
 {
 	__u8 b[4] = {};
+	struct __sk_buff *skb = st->skb;
+	__u32 n = size == 0x00 ? 4 : size == 0x08 ? 2 : 1;
+
+	if (offset < CBPF_HEAD - 4 && offset + n <= st->head_len) {
+		__u64 o = offset;
+		CLAMP(o, CBPF_HEAD - 4); /* a bound the verifier sees on the register that indexes */
+		if (n == 4)
+			*out = ((__u32)st->head[o] << 24) | ((__u32)st->head[o + 1] << 16) | ((__u32)st->head[o + 2] << 8)
+			       | st->head[o + 3];
+		else if (n == 2)
+			*out = ((__u32)st->head[o] << 8) | st->head[o + 1];
+		else
+			*out = st->head[o];
+		return 0;
+	}
 
 	if (size == 0x00) { /* BPF_W */
 		if (bpf_skb_load_bytes(skb, offset, b, 4))
@@ -389,11 +408,11 @@ static long cbpf_step(__u64 index, void *data)
 			v = k;
 			break;
 		case 0x20: /* BPF_ABS */
-			if (k >= 0x10000000 || cbpf_load(st->skb, k, CBPF_SIZE(code), &v))
+			if (k >= 0x10000000 || cbpf_load(st, k, CBPF_SIZE(code), &v))
 				goto no_match; /* out of the packet, or a Linux ancillary load */
 			break;
 		case 0x40: /* BPF_IND */
-			if (st->x + k < st->x || st->x + k >= 0x10000000 || cbpf_load(st->skb, st->x + k, CBPF_SIZE(code), &v))
+			if (st->x + k < st->x || st->x + k >= 0x10000000 || cbpf_load(st, st->x + k, CBPF_SIZE(code), &v))
 				goto no_match;
 			break;
 		case 0x60: /* BPF_MEM */
@@ -403,7 +422,7 @@ static long cbpf_step(__u64 index, void *data)
 			v = st->skb->len;
 			break;
 		case 0xa0: /* BPF_MSH: X = 4 * (P[k] & 0xf) */
-			if (k >= 0x10000000 || cbpf_load(st->skb, k, 0x10, &v))
+			if (k >= 0x10000000 || cbpf_load(st, k, 0x10, &v))
 				goto no_match;
 			v = (v & 0xf) << 2;
 			break;
@@ -483,6 +502,14 @@ static __always_inline int cbpf_matches(struct __sk_buff *skb, __u32 link)
 		return 0;
 	st.skb = skb;
 	st.link = link;
+	__u64 head = skb->len;
+	if (head > 0) {
+		head -= 1;
+		CLAMP(head, CBPF_HEAD - 1);
+		head += 1; /* 1..CBPF_HEAD on the very register passed */
+		if (!bpf_skb_load_bytes(skb, 0, st.head, head))
+			st.head_len = head;
+	}
 	bpf_loop(CBPF_MAX_INSNS, cbpf_step, &st, 0);
 	return st.result != 0;
 }
