@@ -77,6 +77,13 @@ public final class Conversation implements TlsPlaintext.Listener {
     }
   }
 
+  /** One chunk of data as it came (capped), under {@code protocolName}, with {@code note}. */
+  void emitChunk(boolean fromClient, String protocolName, byte[] bytes, int offset, int length, String note) {
+    Body body = body(null);
+    body.add(Unpooled.wrappedBuffer(bytes, offset, length));
+    emit(fromClient, protocolName, "data", 0, null, null, body, note, now());
+  }
+
   /** A new body, capped at {@code --text-max} and held within the budget; {@code encoding}: its content coding. */
   Body body(String encoding) {
     return new Body(max, encoding, budget);
@@ -174,9 +181,7 @@ public final class Conversation implements TlsPlaintext.Listener {
       if (!tls) {
         return; // plain TCP that is not HTTP (ssh, a database...): not what --text is for
       }
-      Body body = body(null);
-      body.add(Unpooled.wrappedBuffer(bytes, offset, length));
-      emit(fromClient, rawName(), "data", 0, null, null, body, null, now());
+      emitChunk(fromClient, rawName(), bytes, offset, length, null);
     }
 
     @Override

@@ -87,9 +87,7 @@ final class Http1 implements Conversation.Protocol {
     }
 
     private void raw(byte[] bytes, int offset, int length) {
-      Body b = c.body(null);
-      b.add(Unpooled.wrappedBuffer(bytes, offset, length));
-      c.emit(fromClient, "TCP", "data", 0, null, null, b, "not HTTP", c.now());
+      c.emitChunk(fromClient, "TCP", bytes, offset, length, "not HTTP");
     }
 
     private void drain() {

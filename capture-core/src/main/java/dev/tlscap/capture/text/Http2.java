@@ -96,9 +96,7 @@ final class Http2 implements Conversation.Protocol {
 
     void data(byte[] bytes, int offset, int length) {
       if (broken) {
-        Body b = c.body(null);
-        b.add(Unpooled.wrappedBuffer(bytes, offset, length));
-        c.emit(fromClient, "HTTP/2", "data", 0, null, null, b, "not HTTP/2 frames", c.now());
+        c.emitChunk(fromClient, "HTTP/2", bytes, offset, length, "not HTTP/2 frames");
         return;
       }
       int skip = Math.min(prefaceLeft, length);
