@@ -29,12 +29,14 @@ final class Containers {
       return id.substring(0, 12);
     }
 
-    /** "3f2a1b4c5d6e" or "3f2a1b4c5d6e, pod default/web-1". */
+    /** "default/web-1" ("web-1" when the namespace is unknown), or null outside a pod. */
+    String pod() {
+      return podName == null ? null : podNamespace != null ? podNamespace + "/" + podName : podName;
+    }
+
+    /** "container 3f2a1b4c5d6e" or "container 3f2a1b4c5d6e, pod default/web-1". */
     String describe() {
-      if (podName == null) {
-        return "container " + shortId();
-      }
-      return "container " + shortId() + ", pod " + (podNamespace != null ? podNamespace + "/" : "") + podName;
+      return "container " + shortId() + (podName == null ? "" : ", pod " + pod());
     }
   }
 

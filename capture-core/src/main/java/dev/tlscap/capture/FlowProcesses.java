@@ -14,8 +14,9 @@ final class FlowProcesses {
    *
    * @param process the packet's annotation: this process, or both ends once both are known
    * @param comm the process's name
+   * @param container the process's container, or null for a process of the host
    */
-  record Sender(ProcessAnnotation process, int tid, String comm) {}
+  record Sender(ProcessAnnotation process, int tid, String comm, Containers.Container container) {}
 
   /** Both ends, once known. */
   Sender client;

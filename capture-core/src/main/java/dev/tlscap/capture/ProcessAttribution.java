@@ -25,25 +25,19 @@ import java.util.Map;
 final class ProcessAttribution {
   static final int MAX_PROCESSES = 4096;
 
-  private final Map<Integer, ProcessAnnotation> processes = new LinkedHashMap<>(64, 0.75f, true) {
+  /** What tlscap knows of a process: its annotation, and its container (null: a process of the host). */
+  private record Known(ProcessAnnotation annotation, Containers.Container container) {}
+
+  private final Map<Integer, Known> processes = new LinkedHashMap<>(64, 0.75f, true) {
     private static final long serialVersionUID = 1L;
 
     @Override
-    protected boolean removeEldestEntry(Map.Entry<Integer, ProcessAnnotation> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<Integer, Known> eldest) {
       return size() > MAX_PROCESSES;
     }
   };
 
   private final Containers containers;
-  /** The containers of the processes in {@link #processes} (absent: a process of the host). */
-  private final Map<Integer, Containers.Container> containerOf = new LinkedHashMap<>(64, 0.75f, true) {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<Integer, Containers.Container> eldest) {
-      return size() > MAX_PROCESSES;
-    }
-  };
 
   ProcessAttribution() {
     this(new Containers(java.nio.file.Path.of("/")));
@@ -55,12 +49,13 @@ final class ProcessAttribution {
 
   /** Notes that {@code source}'s process derived one of the flow's secrets. */
   void learn(FlowProcesses flow, TlsSecret source) {
-    ProcessAnnotation process = processes.get(source.pid());
-    if (process == null) {
-      process = annotation(source.pid(), source.comm());
-      processes.put(source.pid(), process);
+    Known known = processes.get(source.pid());
+    if (known == null) {
+      known = known(source.pid(), source.comm());
+      processes.put(source.pid(), known);
     }
-    FlowProcesses.Sender sender = new FlowProcesses.Sender(process, source.tid(), source.comm());
+    ProcessAnnotation process = known.annotation();
+    FlowProcesses.Sender sender = new FlowProcesses.Sender(process, source.tid(), source.comm(), known.container());
     TlsLabel label = source.label();
     if (flow.first == null) {
       flow.first = sender;
@@ -101,36 +96,30 @@ final class ProcessAttribution {
    * {@code "PID: 1234\nCmd: curl"}, and for a process in a container {@code "\nContainer:
    * 3f2a1b4c5d6e"} and, when known, {@code "\nPod: default/web-1"}.
    */
-  private ProcessAnnotation annotation(int pid, String comm) {
+  private Known known(int pid, String comm) {
     Containers.Container c = containers.of(pid);
     if (c == null) {
-      containerOf.remove(pid);
-      return ProcessAnnotation.forProcess(pid, comm);
+      return new Known(ProcessAnnotation.forProcess(pid, comm), null);
     }
-    containerOf.put(pid, c);
-    String pod = c.podName() == null ? "" : "\nPod: " + (c.podNamespace() != null ? c.podNamespace() + "/" : "") + c.podName();
-    return ProcessAnnotation.of(pid, "PID: " + Integer.toUnsignedString(pid) + "\nCmd: " + comm + "\nContainer: "
-        + c.shortId() + pod);
+    return new Known(ProcessAnnotation.of(pid, "PID: " + Integer.toUnsignedString(pid) + "\nCmd: " + comm
+        + "\nContainer: " + c.shortId() + (c.pod() == null ? "" : "\nPod: " + c.pod())), c);
   }
 
-  /** " [container 3f2a1b4c5d6e, pod default/web-1]" for a process in a container, else "". */
-  private String containerSuffix(int pid) {
-    Containers.Container c = containerOf.get(pid);
-    return c == null ? "" : " [" + c.describe() + "]";
+  /** "client: pid 1234 curl", and " [container 3f2a1b4c5d6e, pod default/web-1]" for one in a container. */
+  private static String end(String role, FlowProcesses.Sender s) {
+    return role + ": pid " + Integer.toUnsignedString(s.process().pid()) + " " + s.comm()
+        + (s.container() == null ? "" : " [" + s.container().describe() + "]");
   }
 
   /**
    * Both ends are processes of this host: each packet carries its sender's pid (and thread) and a
    * comment naming both ends, {@code "client: pid 1234 curl\nserver: pid 1200 openssl"}.
    */
-  private void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
-    String comment = "client: pid " + Integer.toUnsignedString(client.process().pid()) + " " + client.comm()
-        + containerSuffix(client.process().pid())
-        + "\nserver: pid " + Integer.toUnsignedString(server.process().pid()) + " " + server.comm()
-        + containerSuffix(server.process().pid());
+  private static void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
+    String comment = end("client", client) + "\n" + end("server", server);
     flow.client = new FlowProcesses.Sender(ProcessAnnotation.of(client.process().pid(), comment), client.tid(),
-        client.comm());
+        client.comm(), client.container());
     flow.server = new FlowProcesses.Sender(ProcessAnnotation.of(server.process().pid(), comment), server.tid(),
-        server.comm());
+        server.comm(), server.container());
   }
 }

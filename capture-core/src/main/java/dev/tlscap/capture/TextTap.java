@@ -204,10 +204,6 @@ public final class TextTap implements AutoCloseable {
         + " MiB arriving at once)" : "");
   }
 
-  public long messages() {
-    return messages;
-  }
-
   private String address(ByteBuffer b, boolean source) {
     int ip = headers.ipOffset;
     byte[] a;

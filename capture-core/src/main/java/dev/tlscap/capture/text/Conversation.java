@@ -37,7 +37,6 @@ public final class Conversation implements TlsPlaintext.Listener {
   private String alpn;
   private Protocol protocol;
   private boolean undecryptable;
-  private long messages;
 
   /** The application protocol of a connection. */
   interface Protocol {
@@ -54,11 +53,6 @@ public final class Conversation implements TlsPlaintext.Listener {
     this.out = out;
   }
 
-  /** Messages printed for this connection. */
-  public long messages() {
-    return messages;
-  }
-
   public boolean undecryptable() {
     return undecryptable;
   }
@@ -69,7 +63,6 @@ public final class Conversation implements TlsPlaintext.Listener {
     long length = body == null ? 0 : body.length();
     String bodyNote = body == null ? null : body.note();
     String allNotes = note == null ? bodyNote : bodyNote == null ? note : note + "; " + bodyNote;
-    messages++;
     out.accept(new TextMessage(timeNanos, context.connection(), context.end(fromClient), context.end(!fromClient),
         fromClient, protocolName, kind, stream, firstLine, headers, bytes, length, allNotes));
     if (body != null) {

@@ -96,11 +96,6 @@ public final class TlsPlaintext {
     return mode == Mode.TLS || hello != null;
   }
 
-  /** True when every record so far was opened (or the connection is plain). */
-  public boolean failed() {
-    return mode == Mode.FAILED;
-  }
-
   private Side side(boolean fromClient) {
     return fromClient ? client : server;
   }
