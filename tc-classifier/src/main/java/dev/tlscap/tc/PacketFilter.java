@@ -206,8 +206,13 @@ public final class PacketFilter {
       return ALL;
     }
     PacketFilter common = FilterParser.compile(expression.trim());
-    if (common.inKernel() || PcapCompiler.unavailable() != null) {
-      return common; // the common cases as clauses (no interpreter per packet); no libpcap: a superset
+    if (common.inKernel()) {
+      return common; // the common cases as clauses: no interpreter per packet
+    }
+    String noLibpcap = PcapCompiler.unavailable();
+    if (noLibpcap != null) {
+      return new PacketFilter(expression.trim(), common.clauses, common.notInKernelReason
+          + "; the rest of tcpdump's syntax needs libpcap: " + noLibpcap); // a superset, and what to install
     }
     try {
       return new PacketFilter(expression.trim(), List.of(), null, PcapCompiler.compile(expression.trim()));

@@ -60,7 +60,7 @@ final class PcapCompiler {
           library = Native.load(name, Pcap.class);
           break;
         } catch (UnsatisfiedLinkError e) {
-          missing = "libpcap is not installed (apt-get install libpcap0.8)";
+          missing = "it is not installed (apt-get install libpcap0.8)";
         }
       }
       if (library != null) {
@@ -85,7 +85,7 @@ final class PcapCompiler {
   static synchronized Programs compile(String expression) {
     Pcap pcap = library();
     if (pcap == null) {
-      throw new IllegalStateException(missing);
+      throw new IllegalStateException("libpcap: " + missing);
     }
     ByteBuffer out = ByteBuffer.allocate(LINKS * MAX_INSNS * INSN_SIZE).order(ByteOrder.nativeOrder());
     int[] lengths = new int[LINKS];
