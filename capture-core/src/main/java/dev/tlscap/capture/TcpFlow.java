@@ -46,6 +46,8 @@ final class TcpFlow {
   boolean inHeldList;
   long lastSeenNanos;
   boolean closing;
+  /** Which ends sent a FIN (1: the client, 2: the server; an RST counts as both). */
+  int finished;
   /** Captured on a loopback interface: both ends are processes of this host. */
   boolean onLoopback;
   /** The link type of the interface it was captured on (to read its packets again). */

@@ -241,6 +241,31 @@ class ConnectionTableTest {
   }
 
   @Test
+  void aKeyedConnectionThatEndedBothWaysLetsGoOfItsStreamAtOnceAndLeavesTheTableSoon() {
+    Run run = new Run("tls13-aes128-gcm", 64L << 20, true).packets(); // each connection ends with a FIN from each end
+    long lastPacket = run.now;
+    assertEquals(run.traffic.connections, run.table.streamCount());
+    run.clientSecrets();
+    run.table.releaseExpired(run.now + ConnectionTable.PEER_PROCESS_GRACE_NANOS + MS); // lo: the grace for the peer's copy
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+    assertEquals(0, run.table.streamCount(), "keyed and ended: nothing left to read");
+    assertEquals(0, run.table.parserBytes());
+    assertEquals(run.traffic.connections, run.table.flowCount(), "the flows wait for their last ACKs");
+    // The server's copies of the same secrets come after the stream closed: known, not unmatched.
+    for (String random : run.traffic.randoms()) {
+      run.secrets(RecordedTraffic.events(run.lines(random), RecordedTraffic.CLIENT_ORDER, 2, 2, false));
+    }
+    run.table.everySecond(lastPacket + ConnectionTable.ENDED_NANOS - MS);
+    assertTrue(run.table.flowCount() >= 1, "the last one to end is still waiting");
+    run.table.everySecond(lastPacket + ConnectionTable.ENDED_NANOS + MS);
+    assertEquals(0, run.table.flowCount(), "ended both ways: gone after " + ConnectionTable.ENDED_NANOS + " ns, not "
+        + ConnectionTable.CLOSED_NANOS);
+    run.table.everySecond(run.now + SecretMatcher.DEFAULT_TTL_NANOS + 1_000 * MS);
+    assertEquals(0, run.table.matcher().counters().unmatched(), run.table.matcher().summary());
+    assertEquals(run.fed, packets(run.blocks()).size());
+  }
+
+  @Test
   void theMemoryBoundReleasesTheOldestFlowsAndCountsThem() {
     Run run = new Run("tls13-aes128-gcm", 4_000, false).packets();
     assertTrue(run.table.heldBytes() <= 4_000, "held bytes stay under --hold-memory: " + run.table.heldBytes());

@@ -30,6 +30,16 @@ final class RecentKeys {
     }
   }
 
+  /** {@code stream} closed: its secrets stay known as keyed, without the stream. */
+  void streamClosed(TlsStream stream, Iterable<KeyedLine> lines) {
+    for (KeyedLine line : lines) {
+      RecentKey k = bySecret.get(new Bytes(line.secret()));
+      if (k != null && k.stream() == stream) {
+        k.streamClosed();
+      }
+    }
+  }
+
   /** Forgets what was keyed before {@code limit} (a time of the matcher's clock). */
   void expire(long limit) {
     while (!order.isEmpty() && order.peekFirst().keyedNanos() - limit < 0) {

@@ -365,6 +365,7 @@ public final class SecretMatcher {
     }
     StreamEntry entry = stream.matcherEntry;
     entry.closed = true;
+    recentlyKeyed.streamClosed(stream, entry.lines);
     trials.remove(entry);
     unindex(entry, entry.random);
     for (Bytes random : entry.renegotiationRandoms) {

@@ -28,8 +28,9 @@ final class TcpReassembly {
   private boolean started;
   /** The next expected sequence number (modulo 2^32). */
   private int next;
-  private final int[] waitingSeq = new int[MAX_WAITING_SEGMENTS];
-  private final byte[][] waitingData = new byte[MAX_WAITING_SEGMENTS][];
+  /** Segments waiting ahead of a gap: allocated at the first such segment (most streams have none). */
+  private int[] waitingSeq;
+  private byte[][] waitingData;
   private int waitingCount;
   private int waitingBytes;
   private boolean lost;
@@ -70,9 +71,8 @@ final class TcpReassembly {
 
   /** Drops the segments waiting ahead of a gap (the caller follows the direction no further). */
   void clear() {
-    for (int i = 0; i < waitingCount; i++) {
-      waitingData[i] = null;
-    }
+    waitingSeq = null;
+    waitingData = null;
     waitingCount = 0;
     waitingBytes = 0;
   }
@@ -116,6 +116,10 @@ final class TcpReassembly {
     if (waitingCount == MAX_WAITING_SEGMENTS || waitingBytes + length > MAX_WAITING_BYTES) {
       markLost();
       return;
+    }
+    if (waitingSeq == null) {
+      waitingSeq = new int[MAX_WAITING_SEGMENTS];
+      waitingData = new byte[MAX_WAITING_SEGMENTS][];
     }
     byte[] copy = new byte[length];
     data.get(offset, copy, 0, length);

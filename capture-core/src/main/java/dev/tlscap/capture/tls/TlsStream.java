@@ -560,6 +560,15 @@ public final class TlsStream {
     return half(side).kept(index);
   }
 
+  /**
+   * The stream is followed no further (its connection left the capture's table): what it buffered
+   * goes (kept records, hello buffers, out-of-order segments); what it learnt stays.
+   */
+  public void discard() {
+    client.release();
+    server.release();
+  }
+
   /** Bytes this stream holds (kept records, hello buffers, out-of-order segments), for the capture's memory bound. */
   public long memoryBytes() {
     return heldBytes();
