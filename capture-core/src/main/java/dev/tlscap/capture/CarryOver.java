@@ -96,7 +96,7 @@ final class CarryOver {
       return; // (not keyed yet: no secrets to decrypt it with, in any file; counted as such)
     }
     PacketHeaders h = parsed != null ? parsed : parse(flow, p);
-    if (h.payloadLength == 0 && flow.closing) {
+    if (h.payloadLength == 0 && flow.closing()) {
       return; // the end of a closing connection: nothing to decrypt
     }
     flow.fileNumber = file;

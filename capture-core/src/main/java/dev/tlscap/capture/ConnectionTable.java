@@ -159,8 +159,7 @@ final class ConnectionTable {
       }
     }
     if ((h.tcpFlags & (PacketHeaders.FIN | PacketHeaders.RST)) != 0) {
-      flow.closing = true;
-      flow.finished |= (h.tcpFlags & PacketHeaders.RST) != 0 ? 3 : fromClient ? 1 : 2;
+      flow.sawEnd(fromClient, (h.tcpFlags & PacketHeaders.RST) != 0);
       if (flow.state == TcpFlow.State.KEYED) {
         closeStream(flow);
       }
@@ -174,7 +173,7 @@ final class ConnectionTable {
    * young collection (bench/tls-path.sh: 14.7 MiB live, 2 600 streams at 500 handshakes/s).
    */
   private void closeStream(TcpFlow flow) {
-    if (flow.finished == 3 && flow.tls != null && !flow.tls.renegotiating()) {
+    if (flow.ended() && flow.tls != null && !flow.tls.renegotiating()) {
       forgetStream(flow);
       flow.tls = null;
       countParser(flow);
@@ -554,7 +553,7 @@ final class ConnectionTable {
         stopFollowing(flow);
       }
       long idle = now - flow.lastSeenNanos;
-      if (flow.isHeld() || idle < (flow.finished == 3 ? ENDED_NANOS : flow.closing ? CLOSED_NANOS : IDLE_NANOS)) {
+      if (flow.isHeld() || idle < (flow.ended() ? ENDED_NANOS : flow.closing() ? CLOSED_NANOS : IDLE_NANOS)) {
         continue;
       }
       drop(flow);

@@ -45,9 +45,8 @@ final class TcpFlow {
   /** In the table's list of held flows. */
   boolean inHeldList;
   long lastSeenNanos;
-  boolean closing;
   /** Which ends sent a FIN (1: the client, 2: the server; an RST counts as both). */
-  int finished;
+  private int ends;
   /** Captured on a loopback interface: both ends are processes of this host. */
   boolean onLoopback;
   /** The link type of the interface it was captured on (to read its packets again). */
@@ -150,5 +149,20 @@ final class TcpFlow {
   @Override
   public String toString() {
     return key + " " + state;
+  }
+
+  /** A FIN ({@code reset}: an RST) came from the client or the server. */
+  void sawEnd(boolean fromClient, boolean reset) {
+    ends |= reset ? 3 : fromClient ? 1 : 2;
+  }
+
+  /** A FIN or RST was seen. */
+  boolean closing() {
+    return ends != 0;
+  }
+
+  /** A FIN from each end, or an RST: only the last ACK may still come. */
+  boolean ended() {
+    return ends == 3;
   }
 }
