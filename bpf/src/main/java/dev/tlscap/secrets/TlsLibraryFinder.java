@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +55,11 @@ public final class TlsLibraryFinder {
   /** Mapped files whose names say they may hold a TLS library (a JNI library has no "libcrypto" in it). */
   private static final java.util.regex.Pattern TLS_FILE_NAME =
       java.util.regex.Pattern.compile("libcrypto|libssl|boringssl|tcnative|libtls|libgnutls\\.so|libnettle\\.so|libfreeblpriv");
-  /** The shared libraries looked for in the library directories (libssl imports libcrypto's KDF). */
-  private static final List<String> LIBRARY_GLOBS = List.of("libcrypto.so*", "libgnutls.so*", "libnettle.so*",
+  /**
+   * The shared libraries looked for in the library directories (libssl imports libcrypto's KDF):
+   * names starting with these, in this order; the last one whole.
+   */
+  private static final List<String> LIBRARY_NAMES = List.of("libcrypto.so", "libgnutls.so", "libnettle.so",
       "libfreeblpriv3.so");
 
   static final List<Path> LIBRARY_DIRECTORIES = List.of(
@@ -64,6 +70,22 @@ public final class TlsLibraryFinder {
       Path.of("/usr/lib/x86_64-linux-gnu/android"), Path.of("/usr/lib/aarch64-linux-gnu/android"));
 
   private final Path proc;
+  private final List<Path> libraryDirectories;
+  /**
+   * The host's library directories as last listed: when a directory's modification time is still
+   * the one seen then, nothing was added, removed or renamed in it, and its candidates are looked
+   * at again (a stat each) without reading the directory (a thousand entries on Debian, four globs
+   * of it took two thirds of a 5-s rescan).
+   */
+  private final Map<Path, Listing> listings = new java.util.HashMap<>();
+  /** How many times a library directory was read (for tests). */
+  private int directoryReads;
+  private final long ownPid = ProcessHandle.current().pid();
+  /**
+   * What /proc/PID/exe named at the last rescan, by PID: a process that still runs the same
+   * program had its executable looked at then (a new program in the same PID is an exec: looked at again).
+   */
+  private Map<String, String> executablesScanned = Map.of();
   private final Map<String, TlsLibrary> known = new LinkedHashMap<>();
   private final Map<String, String> rejected = new LinkedHashMap<>();
   /**
@@ -86,9 +108,23 @@ public final class TlsLibraryFinder {
   }
 
   TlsLibraryFinder(Path proc, Consumer<String> warnings) {
+    this(proc, LIBRARY_DIRECTORIES, warnings);
+  }
+
+  TlsLibraryFinder(Path proc, List<Path> libraryDirectories, Consumer<String> warnings) {
     this.proc = proc;
+    this.libraryDirectories = List.copyOf(libraryDirectories);
     this.warnings = warnings;
   }
+
+  /** A directory's candidates when it was read, and its modification time then (null: read it again next time). */
+  private record Listing(FileTime modified, List<Path> candidates) {}
+
+  /**
+   * A modification time this close to the listing is not trusted: a file added in the same tick
+   * of the file system's clock leaves it unchanged (git's "racily clean" entries).
+   */
+  static final long RACY_LISTING_NANOS = 2_000_000_000L;
 
   /**
    * Checks a file the user named ({@code --libssl}): it must exist, be an ELF and define
@@ -114,25 +150,96 @@ public final class TlsLibraryFinder {
   /** Every target not found before: the system's libraries, then those running processes map. */
   public List<TlsLibrary> scan() {
     List<TlsLibrary> found = new ArrayList<>();
-    for (Path directory : LIBRARY_DIRECTORIES) {
-      for (String glob : LIBRARY_GLOBS) {
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory, glob)) {
-          for (Path candidate : entries) {
-            consider(candidate, "ld.so", false).ifPresent(found::add);
-          }
-        } catch (IOException ignored) {
-          // no such directory on this distribution
-        }
+    java.util.Set<Object> directoriesSeen = new java.util.HashSet<>();
+    for (Path directory : libraryDirectories) {
+      BasicFileAttributes attributes;
+      try {
+        attributes = Files.readAttributes(directory, BasicFileAttributes.class);
+      } catch (IOException | RuntimeException e) {
+        listings.remove(directory); // no such directory on this distribution
+        continue;
+      }
+      if (attributes.fileKey() != null && !directoriesSeen.add(attributes.fileKey())) {
+        continue; // one directory under two names (/lib -> usr/lib)
+      }
+      Listing last = listings.get(directory);
+      List<Path> candidates;
+      if (last != null && last.modified() != null && last.modified().equals(attributes.lastModifiedTime())) {
+        candidates = last.candidates();
+      } else {
+        candidates = candidatesIn(directory);
+        long age = System.currentTimeMillis() - attributes.lastModifiedTime().toMillis();
+        listings.put(directory, new Listing(age * 1_000_000L < RACY_LISTING_NANOS ? null
+            : attributes.lastModifiedTime(), candidates));
+      }
+      for (Path candidate : candidates) {
+        consider(candidate, "ld.so", false).ifPresent(found::add);
       }
     }
-    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> p.getFileName().toString().matches("\\d+"))) {
+    Map<String, String> executables = new java.util.HashMap<>();
+    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, TlsLibraryFinder::isProcess)) {
       for (Path process : processes) {
-        scanProcess(process, found);
+        if (!process.getFileName().toString().equals(Long.toString(ownPid))) { // tlscap holds no TLS of its own
+          scanProcess(process, found, executables);
+        }
       }
     } catch (IOException e) {
       warnings.accept("cannot list processes in " + proc + ": " + e.getMessage());
     }
+    executablesScanned = executables;
     return found;
+  }
+
+  /** Whether an entry of /proc is a process's directory (its name a number). */
+  public static boolean isProcess(Path entry) {
+    String name = entry.getFileName().toString();
+    if (name.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      if (name.charAt(i) < '0' || name.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The files of {@code directory} named as {@link #LIBRARY_NAMES} says, in its order; one read of the directory. */
+  private List<Path> candidatesIn(Path directory) {
+    directoryReads++;
+    List<List<Path>> byName = new ArrayList<>();
+    for (int i = 0; i < LIBRARY_NAMES.size(); i++) {
+      byName.add(new ArrayList<>(1));
+    }
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
+      for (Path entry : entries) {
+        int kind = libraryName(entry.getFileName().toString());
+        if (kind >= 0) {
+          byName.get(kind).add(entry);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return List.of(); // not there, or not ours to read
+    }
+    List<Path> candidates = new ArrayList<>();
+    byName.forEach(candidates::addAll);
+    return List.copyOf(candidates);
+  }
+
+  /** The index in {@link #LIBRARY_NAMES} of the name {@code fileName} matches, or -1. */
+  private static int libraryName(String fileName) {
+    int last = LIBRARY_NAMES.size() - 1;
+    for (int i = 0; i < last; i++) {
+      if (fileName.startsWith(LIBRARY_NAMES.get(i))) {
+        return i;
+      }
+    }
+    return fileName.equals(LIBRARY_NAMES.get(last)) ? last : -1;
+  }
+
+  /** How many times a library directory was read. */
+  int directoryReads() {
+    return directoryReads;
   }
 
   /**
@@ -162,16 +269,9 @@ public final class TlsLibraryFinder {
     }
     rootsListed.put(id, now);
     List<TlsLibrary> found = new ArrayList<>();
-    for (Path directory : LIBRARY_DIRECTORIES) {
-      for (String glob : LIBRARY_GLOBS) {
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(directory.toString().substring(1)),
-            glob)) {
-          for (Path candidate : entries) {
-            consider(candidate, "pid " + pid, false).ifPresent(found::add);
-          }
-        } catch (IOException | RuntimeException ignored) {
-          // not in this root
-        }
+    for (Path directory : libraryDirectories) {
+      for (Path candidate : candidatesIn(root.resolve(directory.toString().substring(1)))) {
+        consider(candidate, "pid " + pid, false).ifPresent(found::add);
       }
     }
     return found;
@@ -180,31 +280,65 @@ public final class TlsLibraryFinder {
   /** Targets a single process maps that were not known before (e.g. right after it started). */
   public List<TlsLibrary> scanProcess(int pid) {
     List<TlsLibrary> found = new ArrayList<>();
-    scanProcess(proc.resolve(Integer.toString(pid)), found);
+    scanProcess(proc.resolve(Integer.toString(pid)), found, null);
     return found;
   }
 
-  private void scanProcess(Path process, List<TlsLibrary> found) {
-    List<String> maps;
+  /** {@code executables}: in a rescan, where each process's executable link goes (an unchanged one is not looked at). */
+  private void scanProcess(Path process, List<TlsLibrary> found, Map<String, String> executables) {
+    byte[] maps;
     try {
-      maps = Files.readAllLines(process.resolve("maps"));
+      maps = Files.readAllBytes(process.resolve("maps"));
     } catch (IOException | RuntimeException e) {
       return; // the process exited, or is a kernel thread
     }
     String pid = process.getFileName().toString();
-    executable(process).ifPresent(exe -> consider(exe, "pid " + pid, false).ifPresent(found::add));
-    for (String line : maps) {
-      int slash = line.indexOf('/');
-      if (slash < 0 || !TLS_FILE_NAME.matcher(line.substring(slash)).find()) {
-        continue;
+    String link = executableLink(process);
+    if (link != null) {
+      if (executables != null) {
+        executables.put(pid, link);
       }
-      String mapped = line.substring(slash);
-      // Through /proc/PID/root the path resolves in the process's own mount namespace; a file
-      // deleted after it was mapped (netty-tcnative's extracted JNI library) through map_files.
-      Path path = mapped.endsWith(" (deleted)") ? process.resolve("map_files").resolve(line.substring(0, line.indexOf(' ')))
-          : process.resolve("root").resolve(mapped.substring(1));
-      consider(path, "pid " + pid, true).ifPresent(found::add);
+      if (executables == null || !link.equals(executablesScanned.get(pid))) {
+        executable(process, link).ifPresent(exe -> consider(exe, "pid " + pid, false).ifPresent(found::add));
+      }
     }
+    // "start-end perms offset dev inode   /path": a file's mappings follow each other, its name is
+    // looked at once; a name is decoded only when it differs from the line before's.
+    int previous = -1;
+    int previousLength = 0;
+    for (int line = 0; line < maps.length; ) {
+      int end = indexOf(maps, (byte) '\n', line, maps.length);
+      if (end < 0) {
+        end = maps.length;
+      }
+      int slash = indexOf(maps, (byte) '/', line, end);
+      int length = end - slash;
+      if (slash >= 0 && !(length == previousLength
+          && Arrays.equals(maps, slash, end, maps, previous, previous + length))) {
+        previous = slash;
+        previousLength = length;
+        String mapped = new String(maps, slash, length, java.nio.charset.StandardCharsets.UTF_8);
+        if (TLS_FILE_NAME.matcher(mapped).find()) {
+          // Through /proc/PID/root the path resolves in the process's own mount namespace; a file
+          // deleted after it was mapped (netty-tcnative's extracted JNI library) through map_files.
+          Path path = mapped.endsWith(" (deleted)")
+              ? process.resolve("map_files").resolve(new String(maps, line, indexOf(maps, (byte) ' ', line, end) - line,
+                  java.nio.charset.StandardCharsets.US_ASCII))
+              : process.resolve("root").resolve(mapped.substring(1));
+          consider(path, "pid " + pid, true).ifPresent(found::add);
+        }
+      }
+      line = end + 1;
+    }
+  }
+
+  private static int indexOf(byte[] bytes, byte b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (bytes[i] == b) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   /** Whether a file's name says it may be (or link in) a TLS library: a library opened later is looked at then. */
@@ -216,15 +350,19 @@ public final class TlsLibraryFinder {
    * A process's executable (OpenSSL may be linked into it: node, statically built programs),
    * through its own root; empty for kernel threads and deleted files.
    */
-  private static java.util.Optional<Path> executable(Path process) {
-    try {
-      String exe = Files.readSymbolicLink(process.resolve("exe")).toString();
-      if (!exe.startsWith("/") || exe.endsWith(" (deleted)")) {
-        return java.util.Optional.empty();
-      }
-      return java.util.Optional.of(process.resolve("root").resolve(exe.substring(1)));
-    } catch (IOException | RuntimeException e) {
+  private static java.util.Optional<Path> executable(Path process, String link) {
+    if (!link.startsWith("/") || link.endsWith(" (deleted)")) {
       return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(process.resolve("root").resolve(link.substring(1)));
+  }
+
+  /** Where /proc/PID/exe points; null for kernel threads and processes gone. */
+  private static String executableLink(Path process) {
+    try {
+      return Files.readSymbolicLink(process.resolve("exe")).toString();
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
   }
 
@@ -355,6 +493,7 @@ public final class TlsLibraryFinder {
   public void forget(TlsLibrary library) {
     known.remove(library.device() + ":" + library.inode());
     rootsListed.clear(); // its root is listed again at its next program
+    executablesScanned = Map.of(); // and the programs that run it at the next rescan
     attached(library);
   }
 

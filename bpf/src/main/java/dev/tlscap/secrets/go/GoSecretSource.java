@@ -151,7 +151,7 @@ public final class GoSecretSource implements SecretSource {
   @Override
   public List<TlsLibrary> scan() {
     List<TlsLibrary> added = new ArrayList<>();
-    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> p.getFileName().toString().matches("\\d+"))) {
+    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, TlsLibraryFinder::isProcess)) {
       for (Path process : processes) {
         scanProcess(process).ifPresent(added::add);
       }
