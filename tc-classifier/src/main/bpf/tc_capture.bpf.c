@@ -34,7 +34,7 @@
 /* Set by Java before load (BpfObject.setRodata*). */
 const volatile __u32 snap_length = 262144;       /* the user's snap length (-s) */
 const volatile __u32 max_packet_bytes = 262144;  /* largest packet part one record holds, <= MAX_PACKET_BYTES_LIMIT */
-const volatile __u64 wakeup_interval_ns = 0;     /* a CPU wakes the consumer when it has not for this long (0 and wakeup_bytes 0: the kernel's adaptive wakeups) */
+const volatile __u64 wakeup_interval_ns = 0;     /* a CPU wakes the consumer when it has not for this long (0: never for time; 0 and wakeup_bytes 0: the kernel's adaptive wakeups) */
 const volatile __u32 wakeup_bytes = 0;           /* and when a record lifts the unconsumed data past this many bytes (0: never) */
 const volatile __u32 filter_clause_count = 0;    /* 0: capture everything */
 const volatile struct filter_clause filter_clauses[FILTER_MAX_CLAUSES];
@@ -324,13 +324,14 @@ static __always_inline int filter_matches(struct __sk_buff *skb, __u32 link)
  * the first packet after a quiet wakeup_interval_ns wakes (low latency when traffic is sparse), and
  * so does a record after which this CPU sees the unconsumed data grown past wakeup_bytes (sampled
  * every FILL_SAMPLE_EVERY records: a consumer asleep on its timer gets up long before the ring
- * fills); the consumer drains on a timer too (PacketCapture's Javadoc).
+ * fills); the consumer drains on a timer too (PacketCapture's Javadoc). A consumer whose timer is
+ * short enough for the latency it needs sets wakeup_interval_ns 0: only the fill wakes it.
  */
 static __always_inline __u64 wakeup_flags(struct scratch *s, __u64 now)
 {
 	if (!wakeup_interval_ns && !wakeup_bytes)
 		return 0;
-	if (now - s->last_wakeup_ns >= wakeup_interval_ns) {
+	if (wakeup_interval_ns && now - s->last_wakeup_ns >= wakeup_interval_ns) {
 		s->last_wakeup_ns = now;
 		return BPF_RB_FORCE_WAKEUP;
 	}

@@ -17,7 +17,8 @@ import java.util.Objects;
  * @param ringBytes the packet ring buffer's size: a power of two, at least 64 KiB
  * @param attachMode TCX links, clsact filters, or the best the kernel has
  * @param wakeupIntervalNanos a CPU wakes the consumer ({@link PacketCapture#fd()} becomes readable)
- *     for its first packet after this long without a wakeup: sparse traffic is seen at once
+ *     for its first packet after this long without a wakeup: sparse traffic is seen at once. 0 with
+ *     a {@code wakeupBytes}: never for time (a consumer whose own timer is often enough)
  * @param wakeupBytes a packet that lifts the unconsumed data in the ring past this many bytes wakes
  *     the consumer; -1: a sixteenth of the ring. With both 0, the kernel's adaptive wakeups (one
  *     each time the consumer has caught up: nearly one per packet in a flood, which costs the

@@ -133,6 +133,41 @@ class LoopbackKernelTest {
     }
   }
 
+  /** tlscap's own setting: its loop drains every 10 ms, so only a filling ring wakes it. */
+  @Test
+  void withoutQuietSpellWakeupsOnlyAFillingRingWakesTheConsumer() throws Exception {
+    int port = EchoPeer.freePort();
+    try (TestCapture t = TestCapture.openAsIs(PacketCaptureOptions.builder().iface("lo").ringBytes(1 << 20)
+        .wakeupIntervalNanos(0).filter(PacketFilter.parse("udp dst port " + port)))) {
+      java.util.concurrent.atomic.AtomicLong drained = new java.util.concurrent.atomic.AtomicLong();
+      Thread quiet = new Thread(() -> drained.set(t.capture.poll(p -> { }, 1_500)));
+      quiet.start();
+      Thread.sleep(300); // the consumer waits in epoll_wait now
+      long sent = System.nanoTime();
+      Traffic.udpSend("127.0.0.1", port, 1, 10);
+      quiet.join(10_000);
+      long waited = System.nanoTime() - sent;
+      assertEquals(1, drained.get(), "the packet is there when the consumer looks");
+      assertTrue(waited > 1_000_000_000L, "not woken for it: the timeout ran out after " + waited / 1_000_000 + " ms");
+
+      java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
+      Thread consumer = new Thread(() -> {
+        long start = System.nanoTime();
+        while (got.get() < 400 && System.nanoTime() - start < 30_000_000_000L) {
+          got.addAndGet(t.capture.poll(p -> { }, 20_000));
+        }
+      });
+      consumer.start();
+      Thread.sleep(300);
+      sent = System.nanoTime();
+      Traffic.udpSend("127.0.0.1", port, 1000, 100); // ~150 KB: past the 64 KiB threshold
+      consumer.join(25_000);
+      waited = System.nanoTime() - sent;
+      assertTrue(got.get() >= 400, "the consumer woke for the fill: " + got.get());
+      assertTrue(waited < 5_000_000_000L, "well before its 20 s timeout: " + waited / 1_000_000 + " ms");
+    }
+  }
+
   @Test
   void drainingAllocatesNothingPerPacket() {
     int port = EchoPeer.freePort();
