@@ -95,8 +95,8 @@ public final class TlsLibraryFinder {
    */
   private final Map<String, Integer> pinned = new java.util.HashMap<>();
   /** Roots other than ours (containers, chroots) whose library directories were listed, and when (nanoTime). */
-  private final Map<String, Long> rootsListed = new java.util.HashMap<>();
-  private String ownRoot;
+  private final Map<Object, Long> rootsListed = new java.util.HashMap<>();
+  private Object ownRoot;
   /** How long a root's listing stands: a program started there later is covered by it. */
   static final long ROOT_LISTING_NANOS = 5_000_000_000L;
   private static final int MAX_ROOTS = 4096;
@@ -250,14 +250,17 @@ public final class TlsLibraryFinder {
    */
   public List<TlsLibrary> scanRoot(int pid) {
     Path root = proc.resolve(Integer.toString(pid)).resolve("root");
-    String id;
+    Object id; // a stat: every program started pays it
     try {
       if (ownRoot == null) {
-        ownRoot = identity(Path.of("/"));
+        ownRoot = Files.readAttributes(Path.of("/"), BasicFileAttributes.class).fileKey();
       }
-      id = identity(root);
+      id = Files.readAttributes(root, BasicFileAttributes.class).fileKey();
     } catch (IOException | RuntimeException e) {
       return List.of(); // the process is gone
+    }
+    if (id == null) {
+      return List.of();
     }
     long now = System.nanoTime();
     Long listed = rootsListed.get(id);

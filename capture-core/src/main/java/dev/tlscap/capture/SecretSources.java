@@ -12,6 +12,7 @@ import dev.tlscap.secrets.go.GoTlsInspection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -82,20 +83,22 @@ final class SecretSources implements AutoCloseable {
     return execWatcher != null ? execWatcher.fd() : -1;
   }
 
+  private final ExecWatcher.Listener programs = new ExecWatcher.Listener() {
+    @Override
+    public void programStarted(int pid) {
+      SecretSources.this.programStarted(pid);
+    }
+
+    @Override
+    public void libraryOpened(int pid, String path) {
+      SecretSources.this.libraryOpened(pid, path);
+    }
+  };
+
   /** Looks at the programs that started since the last call. */
   void drainPrograms() {
     if (execWatcher != null) {
-      execWatcher.drain(new ExecWatcher.Listener() {
-        @Override
-        public void programStarted(int pid) {
-          SecretSources.this.programStarted(pid);
-        }
-
-        @Override
-        public void libraryOpened(int pid, String path) {
-          SecretSources.this.libraryOpened(pid, path);
-        }
-      });
+      execWatcher.drain(programs);
     }
   }
 
@@ -145,20 +148,19 @@ final class SecretSources implements AutoCloseable {
    * libraries it maps once the dynamic linker (and a first dlopen) had time to load them.
    */
   private void programStarted(int pid) {
-    if (ProcessHandle.of(pid).isEmpty()) {
-      return; // done already (/bin/true and kin): nothing to look at (and no exception to pay for)
+    Path process = Path.of("/proc", Integer.toString(pid));
+    Path exe = executableOf(process);
+    if (exe == null) {
+      return; // done already (/bin/true and kin): nothing to look at, now or later
     }
-    Path exe = executableOf(pid);
-    if (exe != null) {
-      for (SecretSource source : sources) {
-        source.scanRoot(pid); // first: a container's libcrypto is what its programs most likely use
-        source.examine(exe, "pid " + pid);
-      }
+    for (SecretSource source : sources) {
+      source.scanRoot(pid); // first: a container's libcrypto is what its programs most likely use
+      source.examine(exe, "pid " + pid);
     }
     for (long delay : PROGRAM_RESCAN_MILLIS) {
       loop.schedule(() -> {
-        if (ProcessHandle.of(pid).isEmpty()) {
-          return;
+        if (!Files.exists(process)) {
+          return; // one stat: most programs of an exec storm are gone by then
         }
         for (SecretSource source : sources) {
           source.scanProcess(pid);
@@ -167,15 +169,22 @@ final class SecretSources implements AutoCloseable {
     }
   }
 
+  /** tlscap's root directory's identity (device and inode), once. */
+  private Object ownRoot;
+
   /**
    * A process's executable: through its own root when that is not ours (containers), else its
-   * path here (still valid when a short-lived process is gone before the attach); null when it is gone.
+   * path here (still valid when a short-lived process is gone before the attach); null when it is
+   * gone. A readlink and a stat: an exec storm pays these for each of its programs.
    */
-  private static Path executableOf(int pid) {
+  private Path executableOf(Path process) {
     try {
-      Path process = Path.of("/proc", Integer.toString(pid));
       Path target = Files.readSymbolicLink(process.resolve("exe"));
-      if (Files.isSameFile(process.resolve("root"), Path.of("/"))) {
+      if (ownRoot == null) {
+        ownRoot = Files.readAttributes(Path.of("/"), BasicFileAttributes.class).fileKey();
+      }
+      Object root = Files.readAttributes(process.resolve("root"), BasicFileAttributes.class).fileKey();
+      if (root != null && root.equals(ownRoot)) {
         return target;
       }
       return process.resolve("root").resolve(target.toString().substring(1));
