@@ -74,6 +74,25 @@ class SecretProofTest {
   }
 
   @Test
+  void followingAHandshakeKeyOpensOneOfItsRecordsWhole() {
+    String fixture = "tls13-aes128-gcm";
+    TlsStream s = stream(fixture);
+    byte[] shts = secret(s, fixture, SHTS);
+    SecretProof server = s.verify(SHTS, shts);
+    TrialDecryption trial = TrialDecryption.forThisThread();
+    long opens = trial.wholeOpens();
+    long looked = s.trialDecryptions();
+    s.keyed(SHTS, shts, server);
+    long followed = s.trialDecryptions() - looked;
+    assertTrue(followed >= 4, "records after the first looked at: " + followed);
+    assertEquals(1, trial.wholeOpens() - opens, "the last that passed its last byte's check; the others by that byte");
+    TlsLabel sts0 = TlsLabel.SERVER_TRAFFIC_SECRET_0;
+    SecretProof traffic = s.verify(sts0, secret(s, fixture, sts0));
+    assertEquals(Verdict.MATCH, traffic.verdict());
+    assertEquals(followed, traffic.record(), "the traffic key starts where the handshake key's records end");
+  }
+
+  @Test
   void aProofIsWorthNothingToAnotherStreamOrLabel() {
     String fixture = "tls13-aes128-gcm";
     TlsStream s = stream(fixture);
