@@ -19,7 +19,11 @@ import java.util.Arrays;
  */
 public final class FlowSecrets {
   private final PcapngWriter owner;
-  private byte[] keyLog = new byte[6 * 180];
+  /** Allocated at the first line: a flow whose secrets never come (most flows of a capture are not TLS) holds none. */
+  private byte[] keyLog = NONE;
+  private static final byte[] NONE = new byte[0];
+  /** Six TLS 1.3 lines of SHA-384 secrets, about. */
+  private static final int FIRST_CAPACITY = 6 * 180;
   private int length;
   private int lineCount;
   private boolean released;
@@ -47,12 +51,12 @@ public final class FlowSecrets {
   /** Adds one key log line; a line already present is ignored. */
   public FlowSecrets add(KeyLogLine line) {
     checkNotReleased();
-    byte[] encoded = (line.toString() + '\n').getBytes(StandardCharsets.US_ASCII);
+    byte[] encoded = line.lineBytes();
     if (contains(encoded)) {
       return this;
     }
     if (length + encoded.length > keyLog.length) {
-      keyLog = Arrays.copyOf(keyLog, Math.max(keyLog.length * 2, length + encoded.length));
+      keyLog = Arrays.copyOf(keyLog, Math.max(Math.max(keyLog.length * 2, FIRST_CAPACITY), length + encoded.length));
     }
     System.arraycopy(encoded, 0, keyLog, length, encoded.length);
     length += encoded.length;
@@ -102,7 +106,7 @@ public final class FlowSecrets {
    */
   public void release() {
     released = true;
-    keyLog = new byte[0];
+    keyLog = NONE;
     length = 0;
     writtenLength = 0;
   }

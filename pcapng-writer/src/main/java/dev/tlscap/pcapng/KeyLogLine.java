@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.pcapng;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
@@ -90,7 +91,36 @@ public record KeyLogLine(String label, byte[] clientRandom, byte[] secret) {
   /** The line without its newline, lower-case hex as OpenSSL and curl write it. */
   @Override
   public String toString() {
-    return label + ' ' + HEX.formatHex(clientRandom) + ' ' + HEX.formatHex(secret);
+    byte[] line = lineBytes();
+    return new String(line, 0, line.length - 1, StandardCharsets.US_ASCII);
+  }
+
+  private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * The line and its newline in ASCII, as a key log file and a Decryption Secrets Block hold it
+   * (written byte by byte: every keyed secret of a capture passes here).
+   */
+  public byte[] lineBytes() {
+    int n = label.length();
+    byte[] line = new byte[n + 1 + 2 * clientRandom.length + 1 + 2 * secret.length + 1];
+    for (int i = 0; i < n; i++) {
+      line[i] = (byte) label.charAt(i); // upper-case letters, digits and '_' (checked)
+    }
+    line[n] = ' ';
+    int at = hex(clientRandom, line, n + 1);
+    line[at] = ' ';
+    at = hex(secret, line, at + 1);
+    line[at] = '\n';
+    return line;
+  }
+
+  private static int hex(byte[] bytes, byte[] into, int at) {
+    for (byte b : bytes) {
+      into[at++] = HEX_DIGITS[(b >> 4) & 0xF];
+      into[at++] = HEX_DIGITS[b & 0xF];
+    }
+    return at;
   }
 
   @Override

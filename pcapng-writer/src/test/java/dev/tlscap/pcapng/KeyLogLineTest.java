@@ -22,6 +22,8 @@ class KeyLogLineTest {
     assertEquals("CLIENT_TRAFFIC_SECRET_0", l.label());
     assertEquals(RANDOM, l.clientRandomHex());
     assertEquals("CLIENT_TRAFFIC_SECRET_0 " + RANDOM + " " + SECRET, l.toString());
+    assertEquals("CLIENT_TRAFFIC_SECRET_0 " + RANDOM + " " + SECRET + "\n",
+        new String(l.lineBytes(), java.nio.charset.StandardCharsets.US_ASCII), "as a file holds it");
     assertEquals(RANDOM, KeyLogLine.parse("CLIENT_RANDOM " + RANDOM.toUpperCase() + " " + SECRET + "\r\n").clientRandomHex());
   }
 

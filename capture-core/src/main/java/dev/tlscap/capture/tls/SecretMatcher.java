@@ -190,7 +190,7 @@ public final class SecretMatcher {
         tryOn(c, entry, from);
       }
     }
-    for (TlsStream.Side side : TlsStream.Side.values()) {
+    for (TlsStream.Side side : TlsStream.SIDES) {
       entry.likelyTried[side.ordinal()] = stream.recordsReady(side);
     }
     entry.likely.removeIf(c -> c.keyedTo != null || stream.keyedSecret(c.label) != null);
@@ -291,7 +291,7 @@ public final class SecretMatcher {
       return;
     }
     boolean tls13 = stream.version() == TlsStream.TLS_1_3;
-    for (TlsStream.Side side : TlsStream.Side.values()) {
+    for (TlsStream.Side side : TlsStream.SIDES) {
       int ready = stream.recordsReady(side);
       int from = entry.tried[side.ordinal()];
       if (ready <= from) {

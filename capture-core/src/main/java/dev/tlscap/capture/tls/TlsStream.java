@@ -46,6 +46,9 @@ public final class TlsStream {
   /** Which end of the connection sent a segment: the client sends the ClientHello. */
   public enum Side { CLIENT, SERVER }
 
+  /** {@link Side#values()} once: the matcher walks both sides for every batch of records (C1 clones the array each call). */
+  static final Side[] SIDES = Side.values();
+
   /** What the stream found so far. */
   public enum State {
     /** Not enough client bytes yet to know (the ClientHello is incomplete). */
@@ -369,7 +372,11 @@ public final class TlsStream {
   /** {@link #neededLabels()} not keyed yet. */
   public Set<TlsLabel> missingLabels() {
     Set<TlsLabel> missing = neededLabels();
-    missing.removeIf(l -> keyed[l.code()] != null);
+    for (java.util.Iterator<TlsLabel> i = missing.iterator(); i.hasNext(); ) {
+      if (keyed[i.next().code()] != null) {
+        i.remove();
+      }
+    }
     return missing;
   }
 

@@ -26,7 +26,7 @@ final class UnneededSecrets {
 
   /** {@code entry} became fully keyed: the traffic secrets it did not need that are its own go. */
   void onFullyKeyed(StreamEntry entry) {
-    for (TlsStream.Side side : TlsStream.Side.values()) {
+    for (TlsStream.Side side : TlsStream.SIDES) {
       TlsLabel label = LabelOrder.trafficLabelOf(side);
       long floor = entry.trafficArrivalFloor(side);
       if (entry.stream.keyedSecret(label) != null || floor == 0) {
