@@ -115,22 +115,27 @@ class LoopbackKernelTest {
       assertEquals((1 << 20) / 16, t.capture.options().wakeupBytes());
       Traffic.udpSend("127.0.0.1", port, 1, 10); // the quiet-spell wakeup of this CPU is used up
       assertEquals(1, t.capture.poll(p -> { }, 5_000));
-      java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
-      Thread consumer = new Thread(() -> {
-        long start = System.nanoTime();
-        while (got.get() < 400 && System.nanoTime() - start < 30_000_000_000L) {
-          got.addAndGet(t.capture.poll(p -> { }, 20_000));
-        }
-      });
-      consumer.start();
-      Thread.sleep(300);
-      long sent = System.nanoTime();
-      Traffic.udpSend("127.0.0.1", port, 1000, 100); // ~150 KB: past the 64 KiB threshold
-      consumer.join(25_000);
-      long waited = System.nanoTime() - sent;
-      assertTrue(got.get() >= 400, "the consumer woke for the fill: " + got.get());
-      assertTrue(waited < 5_000_000_000L, "well before its 20 s timeout: " + waited / 1_000_000 + " ms");
+      aFillingRingWakesTheConsumer(t, port);
     }
+  }
+
+  /** ~150 KB sent to a consumer waiting with a 20 s timeout, past the 64 KiB threshold of a 1 MiB ring: it wakes. */
+  private static void aFillingRingWakesTheConsumer(TestCapture t, int port) throws InterruptedException {
+    java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
+    Thread consumer = new Thread(() -> {
+      long start = System.nanoTime();
+      while (got.get() < 400 && System.nanoTime() - start < 30_000_000_000L) {
+        got.addAndGet(t.capture.poll(p -> { }, 20_000));
+      }
+    });
+    consumer.start();
+    Thread.sleep(300);
+    long sent = System.nanoTime();
+    Traffic.udpSend("127.0.0.1", port, 1000, 100);
+    consumer.join(25_000);
+    long waited = System.nanoTime() - sent;
+    assertTrue(got.get() >= 400, "the consumer woke for the fill: " + got.get());
+    assertTrue(waited < 5_000_000_000L, "well before its 20 s timeout: " + waited / 1_000_000 + " ms");
   }
 
   /** tlscap's own setting: its loop drains every 10 ms, so only a filling ring wakes it. */
@@ -149,22 +154,7 @@ class LoopbackKernelTest {
       long waited = System.nanoTime() - sent;
       assertEquals(1, drained.get(), "the packet is there when the consumer looks");
       assertTrue(waited > 1_000_000_000L, "not woken for it: the timeout ran out after " + waited / 1_000_000 + " ms");
-
-      java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
-      Thread consumer = new Thread(() -> {
-        long start = System.nanoTime();
-        while (got.get() < 400 && System.nanoTime() - start < 30_000_000_000L) {
-          got.addAndGet(t.capture.poll(p -> { }, 20_000));
-        }
-      });
-      consumer.start();
-      Thread.sleep(300);
-      sent = System.nanoTime();
-      Traffic.udpSend("127.0.0.1", port, 1000, 100); // ~150 KB: past the 64 KiB threshold
-      consumer.join(25_000);
-      waited = System.nanoTime() - sent;
-      assertTrue(got.get() >= 400, "the consumer woke for the fill: " + got.get());
-      assertTrue(waited < 5_000_000_000L, "well before its 20 s timeout: " + waited / 1_000_000 + " ms");
+      aFillingRingWakesTheConsumer(t, port);
     }
   }
 
