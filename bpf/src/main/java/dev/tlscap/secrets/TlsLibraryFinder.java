@@ -80,7 +80,7 @@ public final class TlsLibraryFinder {
   private final Map<Path, Listing> listings = new java.util.HashMap<>();
   /** How many times a library directory was read (for tests). */
   private int directoryReads;
-  private final long ownPid = ProcessHandle.current().pid();
+  private final String ownPid = Long.toString(ProcessHandle.current().pid());
   /**
    * What /proc/PID/exe named at the last rescan, by PID: a process that still runs the same
    * program had its executable looked at then (a new program in the same PID is an exec: looked at again).
@@ -96,7 +96,8 @@ public final class TlsLibraryFinder {
   private final Map<String, Integer> pinned = new java.util.HashMap<>();
   /** Roots other than ours (containers, chroots) whose library directories were listed, and when (nanoTime). */
   private final Map<Object, Long> rootsListed = new java.util.HashMap<>();
-  private Object ownRoot;
+  /** tlscap's own root directory's file key (device and inode), read once. */
+  private static volatile Object ownRoot;
   /** How long a root's listing stands: a program started there later is covered by it. */
   static final long ROOT_LISTING_NANOS = 5_000_000_000L;
   private static final int MAX_ROOTS = 4096;
@@ -179,7 +180,7 @@ public final class TlsLibraryFinder {
     Map<String, String> executables = new java.util.HashMap<>();
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, TlsLibraryFinder::isProcess)) {
       for (Path process : processes) {
-        if (!process.getFileName().toString().equals(Long.toString(ownPid))) { // tlscap holds no TLS of its own
+        if (!process.getFileName().toString().equals(ownPid)) { // tlscap holds no TLS of its own
           scanProcess(process, found, executables);
         }
       }
@@ -250,21 +251,13 @@ public final class TlsLibraryFinder {
    */
   public List<TlsLibrary> scanRoot(int pid) {
     Path root = proc.resolve(Integer.toString(pid)).resolve("root");
-    Object id; // a stat: every program started pays it
-    try {
-      if (ownRoot == null) {
-        ownRoot = Files.readAttributes(Path.of("/"), BasicFileAttributes.class).fileKey();
-      }
-      id = Files.readAttributes(root, BasicFileAttributes.class).fileKey();
-    } catch (IOException | RuntimeException e) {
-      return List.of(); // the process is gone
-    }
+    Object id = fileKey(root); // a stat: every program started pays it
     if (id == null) {
-      return List.of();
+      return List.of(); // the process is gone
     }
     long now = System.nanoTime();
     Long listed = rootsListed.get(id);
-    if (id.equals(ownRoot) || listed != null && now - listed < ROOT_LISTING_NANOS) {
+    if (id.equals(ownRoot()) || listed != null && now - listed < ROOT_LISTING_NANOS) {
       return List.of();
     }
     if (rootsListed.size() >= MAX_ROOTS) {
@@ -514,6 +507,33 @@ public final class TlsLibraryFinder {
     Integer fd = pinned.remove(library.device() + ":" + library.inode());
     if (fd != null) {
       dev.tlscap.bpf.Posix.close(fd);
+    }
+  }
+
+  /**
+   * Whether {@code root} (a process's {@code /proc/PID/root}) is tlscap's own root directory; false
+   * when it cannot be read (the process is gone). One stat.
+   */
+  public static boolean isOwnRoot(Path root) {
+    Object key = fileKey(root);
+    return key != null && key.equals(ownRoot());
+  }
+
+  private static Object ownRoot() {
+    Object own = ownRoot;
+    if (own == null) {
+      own = fileKey(Path.of("/"));
+      ownRoot = own;
+    }
+    return own;
+  }
+
+  /** A directory's or file's device and inode, or null when it cannot be read. */
+  private static Object fileKey(Path path) {
+    try {
+      return Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+    } catch (IOException | RuntimeException e) {
+      return null;
     }
   }
 

@@ -12,7 +12,6 @@ import dev.tlscap.secrets.go.GoTlsInspection;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -169,22 +168,15 @@ final class SecretSources implements AutoCloseable {
     }
   }
 
-  /** tlscap's root directory's identity (device and inode), once. */
-  private Object ownRoot;
-
   /**
    * A process's executable: through its own root when that is not ours (containers), else its
    * path here (still valid when a short-lived process is gone before the attach); null when it is
    * gone. A readlink and a stat: an exec storm pays these for each of its programs.
    */
-  private Path executableOf(Path process) {
+  private static Path executableOf(Path process) {
     try {
       Path target = Files.readSymbolicLink(process.resolve("exe"));
-      if (ownRoot == null) {
-        ownRoot = Files.readAttributes(Path.of("/"), BasicFileAttributes.class).fileKey();
-      }
-      Object root = Files.readAttributes(process.resolve("root"), BasicFileAttributes.class).fileKey();
-      if (root != null && root.equals(ownRoot)) {
+      if (TlsLibraryFinder.isOwnRoot(process.resolve("root"))) {
         return target;
       }
       return process.resolve("root").resolve(target.toString().substring(1));

@@ -330,22 +330,23 @@ final class TrialDecryption {
    * filter (for a record whose key is known: {@link TlsPlaintext}).
    */
   boolean opensTls13(RecordKeys keys, byte[] record, long seq, boolean trial) {
-    int bodyLength = record.length - 5;
-    if (bodyLength < CipherSuite.TAG_LENGTH + 1) {
+    if (trial) {
+      return mayOpenTls13(keys, record, seq) && open(keys, record, 0, 5, record, 5, record.length - 5);
+    }
+    if (!setTls13Nonce(keys, record, seq)) {
+      return false;
+    }
+    return open(keys, record, 0, 5, record, 5, record.length - 5);
+  }
+
+  /** Sets the nonce of record {@code seq}; false when the record is too short to be one (RFC 8446 5.2). */
+  private boolean setTls13Nonce(RecordKeys keys, byte[] record, long seq) {
+    if (record.length - 5 < CipherSuite.TAG_LENGTH + 1) {
       return false; // TLSInnerPlaintext holds at least its content type
     }
     System.arraycopy(keys.iv(), 0, nonce, 0, 12);
     xorSequence(seq);
-    if (!trial) {
-      return open(keys, record, 0, 5, record, 5, bodyLength);
-    }
-    attempts++;
-    int type = lastPlaintextByte(keys, record, bodyLength - CipherSuite.TAG_LENGTH);
-    if (type > 0 && type != CONTENT_ALERT && type != CONTENT_HANDSHAKE && type != CONTENT_APPLICATION_DATA) {
-      rejectedByContentType++;
-      return false;
-    }
-    return open(keys, record, 0, 5, record, 5, bodyLength);
+    return true;
   }
 
   /**
@@ -355,14 +356,11 @@ final class TrialDecryption {
    * {@link #opensTls13}).
    */
   boolean mayOpenTls13(RecordKeys keys, byte[] record, long seq) {
-    int bodyLength = record.length - 5;
-    if (bodyLength < CipherSuite.TAG_LENGTH + 1) {
+    if (!setTls13Nonce(keys, record, seq)) {
       return false;
     }
-    System.arraycopy(keys.iv(), 0, nonce, 0, 12);
-    xorSequence(seq);
     attempts++;
-    int type = lastPlaintextByte(keys, record, bodyLength - CipherSuite.TAG_LENGTH);
+    int type = lastPlaintextByte(keys, record, record.length - 5 - CipherSuite.TAG_LENGTH);
     if (type > 0 && type != CONTENT_ALERT && type != CONTENT_HANDSHAKE && type != CONTENT_APPLICATION_DATA) {
       rejectedByContentType++;
       return false;
