@@ -51,6 +51,8 @@ public final class ExecWatcher implements AutoCloseable {
   private final BpfObject object;
   private final RingBufferReader reader;
   private final BpfMap counters;
+  /** The dlopen probe is attached to at least one C library here. */
+  private boolean watchesDlopen;
 
   private ExecWatcher(BpfObject object) {
     this.object = object;
@@ -103,12 +105,21 @@ public final class ExecWatcher implements AutoCloseable {
         long site = symbols.fileOffset("dlopen")
             + dev.tlscap.bpf.UprobeSite.entryOffset(symbols.code("dlopen"), System.getProperty("os.arch"));
         object.program("library_opened").attachUprobeAt(real, site, "dlopen", 0);
+        watchesDlopen = true;
       } catch (java.io.IOException e) {
         // not on this distribution
       } catch (dev.tlscap.bpf.BpfException e) {
         // without it, a library loaded later is found by the rescans of its process (1 s, 5 s)
       }
     }
+  }
+
+  /**
+   * Whether libraries loaded with the host C library's dlopen are reported ({@link Listener#libraryOpened});
+   * where not, only the rescans of a started process find them.
+   */
+  public boolean watchesDlopen() {
+    return watchesDlopen;
   }
 
   /** Hands the pid of every program that started since the last call to {@code started}; returns how many. */

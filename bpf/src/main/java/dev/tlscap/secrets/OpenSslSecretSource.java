@@ -183,6 +183,12 @@ public final class OpenSslSecretSource implements SecretSource {
     return attachAll(finder.scanProcess(pid));
   }
 
+  /** Traces the libraries a started process mapped since its executable was examined, if new. */
+  @Override
+  public List<TlsLibrary> scanLoadedLibraries(int pid) {
+    return attachAll(finder.scanLoadedLibraries(pid));
+  }
+
   /** Traces the libcrypto files of a started program's root, when it is not ours (a container, a chroot). */
   @Override
   public List<TlsLibrary> scanRoot(int pid) {

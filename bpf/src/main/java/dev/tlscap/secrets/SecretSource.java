@@ -33,6 +33,15 @@ public interface SecretSource extends AutoCloseable {
   List<TlsLibrary> scanProcess(int pid);
 
   /**
+   * Process {@code pid} started a program a moment ago, and its executable was {@link #examine}d
+   * then: traces what it mapped since (the libraries its dynamic linker loaded), if new; returns it.
+   * Its executable is not looked at again. {@link #scanProcess} unless a source knows better.
+   */
+  default List<TlsLibrary> scanLoadedLibraries(int pid) {
+    return scanProcess(pid);
+  }
+
+  /**
    * A program just started in process {@code pid}: traces the libraries its root holds that it
    * may map (a container's or a chroot's own files), before its dynamic linker maps them; returns
    * what is new. Sources whose targets are executables (Go) have nothing to do here.

@@ -181,7 +181,7 @@ public final class TlsLibraryFinder {
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, TlsLibraryFinder::isProcess)) {
       for (Path process : processes) {
         if (!process.getFileName().toString().equals(ownPid)) { // tlscap holds no TLS of its own
-          scanProcess(process, found, executables);
+          scanProcess(process, found, executables, true);
         }
       }
     } catch (IOException e) {
@@ -276,12 +276,25 @@ public final class TlsLibraryFinder {
   /** Targets a single process maps that were not known before (e.g. right after it started). */
   public List<TlsLibrary> scanProcess(int pid) {
     List<TlsLibrary> found = new ArrayList<>();
-    scanProcess(proc.resolve(Integer.toString(pid)), found, null);
+    scanProcess(proc.resolve(Integer.toString(pid)), found, null, true);
     return found;
   }
 
-  /** {@code executables}: in a rescan, where each process's executable link goes (an unchanged one is not looked at). */
-  private void scanProcess(Path process, List<TlsLibrary> found, Map<String, String> executables) {
+  /**
+   * Targets process {@code pid} mapped that were not known before, its executable left out: a
+   * program that started a moment ago, whose executable was {@link #examine}d then.
+   */
+  public List<TlsLibrary> scanLoadedLibraries(int pid) {
+    List<TlsLibrary> found = new ArrayList<>();
+    scanProcess(proc.resolve(Integer.toString(pid)), found, null, false);
+    return found;
+  }
+
+  /**
+   * {@code executables}: in a rescan, where each process's executable link goes (an unchanged one
+   * is not looked at); {@code withExecutable}: false when the executable was examined already.
+   */
+  private void scanProcess(Path process, List<TlsLibrary> found, Map<String, String> executables, boolean withExecutable) {
     byte[] maps;
     try {
       maps = Files.readAllBytes(process.resolve("maps"));
@@ -289,7 +302,7 @@ public final class TlsLibraryFinder {
       return; // the process exited, or is a kernel thread
     }
     String pid = process.getFileName().toString();
-    String link = executableLink(process);
+    String link = withExecutable ? executableLink(process) : null;
     if (link != null) {
       if (executables != null) {
         executables.put(pid, link);
@@ -314,7 +327,7 @@ public final class TlsLibraryFinder {
         previous = slash;
         previousLength = length;
         String mapped = new String(maps, slash, length, java.nio.charset.StandardCharsets.UTF_8);
-        if (TLS_FILE_NAME.matcher(mapped).find()) {
+        if (TLS_FILE_NAME.matcher(mapped).find() && !known.containsKey(mappedFileId(maps, line, slash))) {
           // Through /proc/PID/root the path resolves in the process's own mount namespace; a file
           // deleted after it was mapped (netty-tcnative's extracted JNI library) through map_files.
           Path path = mapped.endsWith(" (deleted)")
@@ -325,6 +338,39 @@ public final class TlsLibraryFinder {
         }
       }
       line = end + 1;
+    }
+  }
+
+  /**
+   * The {@code device:inode} key of {@link #known} for the file of the maps line at {@code line}
+   * ({@code "start-end perms offset major:minor inode path"}, major and minor in hex), as a stat gives
+   * it: a library traced already costs no stat then. "" when the line does not read so; a key that
+   * differs from the stat's (a file system that shows other numbers in maps) only costs the stat.
+   */
+  static String mappedFileId(byte[] maps, int line, int pathStart) {
+    int field = line;
+    for (int i = 0; i < 3; i++) { // past start-end, perms, offset
+      field = indexOf(maps, (byte) ' ', field, pathStart);
+      if (field < 0) {
+        return "";
+      }
+      field++;
+    }
+    int colon = indexOf(maps, (byte) ':', field, pathStart);
+    int space = colon < 0 ? -1 : indexOf(maps, (byte) ' ', colon, pathStart);
+    int inodeEnd = space < 0 ? -1 : indexOf(maps, (byte) ' ', space + 1, pathStart);
+    if (inodeEnd < 0) {
+      return "";
+    }
+    try {
+      long major = Long.parseLong(new String(maps, field, colon - field, java.nio.charset.StandardCharsets.US_ASCII), 16);
+      long minor = Long.parseLong(new String(maps, colon + 1, space - colon - 1, java.nio.charset.StandardCharsets.US_ASCII), 16);
+      String inode = new String(maps, space + 1, inodeEnd - space - 1, java.nio.charset.StandardCharsets.US_ASCII);
+      // glibc's makedev: the st_dev a stat reports
+      long device = (major & 0xfff) << 8 | (major & ~0xfffL) << 32 | minor & 0xff | (minor & ~0xffL) << 12;
+      return device + ":" + Long.parseLong(inode);
+    } catch (NumberFormatException e) {
+      return "";
     }
   }
 
@@ -376,11 +422,16 @@ public final class TlsLibraryFinder {
     try {
       Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino,size,lastModifiedTime");
       id = a.get("dev") + ":" + a.get("ino");
-      version = id + ":" + a.get("size") + ":" + a.get("lastModifiedTime");
+      if (known.containsKey(id)) {
+        return java.util.Optional.empty();
+      }
+      // the time in nanoseconds: FileTime.toString formats a date (a program's start paid it)
+      version = id + ":" + a.get("size") + ":"
+          + ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(java.util.concurrent.TimeUnit.NANOSECONDS);
     } catch (IOException | RuntimeException e) {
       return java.util.Optional.empty();
     }
-    if (known.containsKey(id) || rejected.containsKey(version)) {
+    if (rejected.containsKey(version)) {
       return java.util.Optional.empty();
     }
     Path readable = path;

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -104,6 +105,77 @@ class TlsLibraryFinderScanTest {
     assertEquals("pid 4242", found.get(0).origin());
     assertTrue(finder.scan().isEmpty(), "known by its device and inode");
     assertEquals(List.of(), warnings);
+  }
+
+  @Test
+  void aStartedProgramIsLookedAtForWhatItMappedNotForItsExecutableAgain() throws Exception {
+    Path libs = Files.createDirectory(dir.resolve("opt"));
+    Path executable = libs.resolve("node"); // OpenSSL linked in: a target of its own
+    Files.copy(LIBCRYPTO, executable);
+    Path library = libs.resolve("libssl-bundled.so");
+    Files.copy(LIBCRYPTO, library);
+    Path proc = Files.createDirectory(dir.resolve("proc"));
+    Path process = Files.createDirectory(proc.resolve("4243"));
+    Files.createSymbolicLink(process.resolve("root"), Path.of("/"));
+    Files.createSymbolicLink(process.resolve("exe"), executable);
+    Files.writeString(process.resolve("maps"), mapsLine(executable, "08:01 21") + mapsLine(library, "08:01 22"));
+
+    TlsLibraryFinder finder = new TlsLibraryFinder(proc, List.of(), w -> { });
+    assertEquals(List.of(rooted(process, library)), paths(finder.scanLoadedLibraries(4243)),
+        "the executable was examined when the program started");
+    assertEquals(List.of(rooted(process, executable)), paths(finder.scanProcess(4243)));
+
+    // a package upgrade replaces the library on disk: the process still maps the file traced (its
+    // device and inode in the maps line): no stat, nothing new through it (the directory rescan
+    // finds the new file)
+    Map<String, Object> traced = Files.readAttributes(library, "unix:dev,ino");
+    Files.move(library, libs.resolve("libssl-bundled.so.old"));
+    Files.copy(LIBCRYPTO, library);
+    Files.writeString(process.resolve("maps"), mapsLine(executable, "08:01 21")
+        + mapsLine(library, deviceField((Long) traced.get("dev")) + " " + traced.get("ino")));
+    assertEquals(List.of(), paths(finder.scanLoadedLibraries(4243)), "known by the maps line's device and inode");
+    Files.writeString(process.resolve("maps"), mapsLine(library, "08:01 23"));
+    assertEquals(List.of(rooted(process, library)), paths(finder.scanLoadedLibraries(4243)),
+        "numbers that name no known file: looked at");
+  }
+
+  @Test
+  void aMapsLineNamesItsFileAsAStatDoes() throws Exception {
+    byte[] maps = Files.readAllBytes(Path.of("/proc/self/maps"));
+    int checked = 0;
+    for (int line = 0; line < maps.length && checked < 5; ) {
+      int end = line;
+      while (end < maps.length && maps[end] != '\n') {
+        end++;
+      }
+      String text = new String(maps, line, end - line, StandardCharsets.UTF_8);
+      int slash = text.indexOf('/');
+      if (slash > 0 && !text.endsWith(" (deleted)") && Files.isRegularFile(Path.of(text.substring(slash)))) {
+        Map<String, Object> stat = Files.readAttributes(Path.of(text.substring(slash)), "unix:dev,ino");
+        assertEquals(stat.get("dev") + ":" + stat.get("ino"), TlsLibraryFinder.mappedFileId(maps, line, line + slash), text);
+        checked++;
+      }
+      line = end + 1;
+    }
+    assertTrue(checked > 0, "this JVM maps files");
+    byte[] odd = "7f00-7f01 r--p 00000000 zz:01 12 /lib/x.so\n".getBytes(StandardCharsets.US_ASCII);
+    assertEquals("", TlsLibraryFinder.mappedFileId(odd, 0, new String(odd, StandardCharsets.US_ASCII).indexOf('/')));
+  }
+
+  /** A maps line of {@code file} with {@code deviceAndInode} ("08:01 12"). */
+  private static String mapsLine(Path file, String deviceAndInode) {
+    return "7f0000000000-7f0000001000 r-xp 00000000 " + deviceAndInode + " " + file + "\n";
+  }
+
+  /** How maps shows a stat's device: major:minor in hex (glibc's major() and minor()). */
+  private static String deviceField(long dev) {
+    long major = (dev >>> 8 & 0xfff) | (dev >>> 32 & ~0xfffL);
+    long minor = (dev & 0xff) | (dev >>> 12 & ~0xffL);
+    return String.format("%02x:%02x", major, minor);
+  }
+
+  private static Path rooted(Path process, Path file) {
+    return process.resolve("root").resolve(file.toString().substring(1));
   }
 
   private static List<Path> paths(List<TlsLibrary> libraries) {

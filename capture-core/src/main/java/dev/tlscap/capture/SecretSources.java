@@ -27,7 +27,12 @@ import java.util.function.Consumer;
  * (containers). {@code --libssl} files go to the source that can read them. Event-loop thread only.
  */
 final class SecretSources implements AutoCloseable {
-  /** When a started program's libraries are looked at again (ld.so maps them after exec; dlopen later). */
+  /**
+   * When a started program's libraries are looked at (ld.so maps them after exec; dlopen later):
+   * once after 100 ms when the host C library's dlopen is watched and the program runs in tlscap's
+   * root (a library it loads later is reported as it loads), again after 1 s otherwise (a container's
+   * C library, no dlopen probe). The rescan every 5 s finds anything later.
+   */
   static final long[] PROGRAM_RESCAN_MILLIS = {100, 1_000};
 
   private final List<SecretSource> sources = new ArrayList<>();
@@ -152,19 +157,23 @@ final class SecretSources implements AutoCloseable {
     if (exe == null) {
       return; // done already (/bin/true and kin): nothing to look at, now or later
     }
+    String origin = "pid " + pid;
     for (SecretSource source : sources) {
       source.scanRoot(pid); // first: a container's libcrypto is what its programs most likely use
-      source.examine(exe, "pid " + pid);
+      source.examine(exe, origin);
     }
-    for (long delay : PROGRAM_RESCAN_MILLIS) {
-      loop.schedule(() -> {
-        if (!Files.exists(process)) {
-          return; // one stat: most programs of an exec storm are gone by then
-        }
-        for (SecretSource source : sources) {
-          source.scanProcess(pid);
-        }
-      }, delay, TimeUnit.MILLISECONDS);
+    boolean dlopenReported = execWatcher != null && execWatcher.watchesDlopen() && !exe.startsWith(process);
+    int rescans = dlopenReported ? 1 : PROGRAM_RESCAN_MILLIS.length;
+    Runnable rescan = () -> {
+      if (!Files.exists(process)) {
+        return; // one stat: most programs of an exec storm are gone by then
+      }
+      for (SecretSource source : sources) {
+        source.scanLoadedLibraries(pid); // the executable was examined above
+      }
+    };
+    for (int i = 0; i < rescans; i++) {
+      loop.schedule(rescan, PROGRAM_RESCAN_MILLIS[i], TimeUnit.MILLISECONDS);
     }
   }
 

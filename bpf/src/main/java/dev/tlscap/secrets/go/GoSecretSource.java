@@ -167,6 +167,12 @@ public final class GoSecretSource implements SecretSource {
     return scanProcess(proc.resolve(Integer.toString(pid))).map(List::of).orElse(List.of());
   }
 
+  /** A Go program is its executable, examined when it started: nothing more to look at. */
+  @Override
+  public List<TlsLibrary> scanLoadedLibraries(int pid) {
+    return List.of();
+  }
+
   private Optional<TlsLibrary> scanProcess(Path process) {
     String exe;
     try {
