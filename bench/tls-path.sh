@@ -11,7 +11,8 @@
 #   plain     eCapture-style plaintext hooks, which tlscap does not have: uprobe + uretprobe on
 #             SSL_read and SSL_write copying up to 4 KiB per call into a ring (bench/c/plaintext_hooks*)
 #   tcpdump   tcpdump -w, port filter: packet capture alone, for reference
-#   base      as tlscap, with the jar BASE_JAR (an A/B of two builds in one run: MODES="off tlscap base")
+#   base      as tlscap, with the jar BASE_JAR and the JVM options BASE_JAVA_OPTS (an A/B of two builds or
+#             two JVM settings in one run: MODES="off tlscap base")
 # rotated every round (off tlscap kdf ..., tlscap kdf ... off, ...); medians over the rounds. Besides
 # the rates, the CPU the peers (client + nginx workers) spent per handshake / request: a uprobe runs
 # in the traced process, so its cost lands there. Prints one table (stdout); raw lines on stderr.
@@ -19,7 +20,7 @@
 # runtime: ~6 min with the defaults (6 modes x 2 loads x 3 rounds x (2 + 5) s, checks, pricing), ~1.5 min with QUICK=1.
 # usage: bench/tls-path.sh          (root; nginx-light, wrk, openssl, tshark, tcpdump, clang, libbpf-dev, gcc, java)
 # env:   ROUNDS=3 SECONDS=5 (per load), QUICK=1 (ROUNDS=1 SECONDS=2), MODES="off tlscap kdf sockets plain tcpdump",
-#        BASE_JAR (the jar of mode base), CHECK=1 (tshark checks that the tlscap file decrypts: every ClientHello's connection shows its
+#        BASE_JAR (the jar of mode base), BASE_JAVA_OPTS (its JVM options; JAVA_OPTS when unset), CHECK=1 (tshark checks that the tlscap file decrypts: every ClientHello's connection shows its
 #        encrypted Finished; CHECK=0 skips), TLSCAP_JAR, SKIP_BUILD, JAVA_OPTS, KEEP_WORK (see lib.sh)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -83,7 +84,7 @@ tracer_start() {
   case $1 in
     off) ;;
     tlscap) cap_start tlscap "$ns" lo "$work/tls.pcapng" port "$port"; tracer_pid=$cap_pid ;;
-    base) jar=$BASE_JAR cap_start tlscap "$ns" lo "$work/tls.pcapng" port "$port"; tracer_pid=$cap_pid ;;
+    base) JAVA_OPTS=${BASE_JAVA_OPTS:-${JAVA_OPTS:-}} jar=$BASE_JAR cap_start tlscap "$ns" lo "$work/tls.pcapng" port "$port"; tracer_pid=$cap_pid ;;
     kdf) cap_start tlscap "$ns" lo "$work/tls.pcapng" port 9; tracer_pid=$cap_pid ;;
     sockets) TLSCAP_ARGS=--socket-tracing cap_start tlscap "$ns" lo "$work/tls.pcapng" port 9; tracer_pid=$cap_pid ;;
     tcpdump) cap_start tcpdump "$ns" lo "$work/tls.pcap" port "$port"; tracer_pid=$cap_pid ;;
