@@ -20,12 +20,17 @@ public final class ProcessAnnotation {
   private final String comment;
   /** The opt_comment option, encoded in native byte order with its padding (empty: no comment). */
   private final byte[] commentOption;
+  /** {@link #commentOption} as 8-byte words in native order, the last one padded with zeros. */
+  private final long[] commentWords;
 
   private ProcessAnnotation(int pid, String comment) {
     this.pid = pid;
     byte[] utf8 = cut(comment.getBytes(StandardCharsets.UTF_8));
     this.comment = new String(utf8, StandardCharsets.UTF_8);
     this.commentOption = utf8.length == 0 ? new byte[0] : PcapngOptions.commentOption(this.comment);
+    this.commentWords = new long[(commentOption.length + 7) / 8];
+    java.nio.ByteBuffer.wrap(java.util.Arrays.copyOf(commentOption, commentWords.length * 8))
+        .order(java.nio.ByteOrder.nativeOrder()).asLongBuffer().get(commentWords);
   }
 
   /**
@@ -53,6 +58,10 @@ public final class ProcessAnnotation {
 
   byte[] commentOption() {
     return commentOption;
+  }
+
+  long[] commentWords() {
+    return commentWords;
   }
 
   private static byte[] cut(byte[] utf8) {

@@ -206,6 +206,30 @@ class PcapngWriterTest {
   }
 
   @Test
+  void everyLengthOfProcessCommentReadsBackWhole() throws Exception {
+    Path file = dir.resolve("comments.pcapng");
+    PcapngWriter w = PcapngWriter.builder().open(file);
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0"));
+    List<String> comments = new ArrayList<>();
+    for (int n = 1; n <= 17; n++) { // options of 8 to 24 bytes: whole 8-byte words and a 4-byte tail
+      comments.add("x".repeat(n - 1) + (n % 5 == 0 ? "\u00e9" : "y")); // some end in a 2-byte character
+    }
+    for (int i = 0; i < comments.size(); i++) {
+      assertTrue(w.writePacket(id, T0 + i, udp(64, 1000, i), 0, 64, 64, Direction.OUTBOUND,
+          ProcessAnnotation.of(100 + i, comments.get(i)), 7, null));
+    }
+    w.close();
+    List<EnhancedPacketBlock> packets = PcapngReader.readAll(file).stream()
+        .filter(b -> b instanceof EnhancedPacketBlock).map(b -> (EnhancedPacketBlock) b).toList();
+    assertEquals(comments.size(), packets.size());
+    for (int i = 0; i < comments.size(); i++) {
+      assertEquals(List.of(comments.get(i)), packets.get(i).comments());
+      assertEquals(100 + i, packets.get(i).processId().orElseThrow(), "the option after the comment");
+      assertEquals(7, packets.get(i).threadId().orElseThrow());
+    }
+  }
+
+  @Test
   void writingPacketsAllocatesNothing() throws Exception {
     var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     PcapngWriter w = PcapngWriter.builder().bufferSize(256 << 10).open(dir.resolve("alloc.pcapng"));
