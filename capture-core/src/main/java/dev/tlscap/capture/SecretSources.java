@@ -30,14 +30,17 @@ final class SecretSources implements AutoCloseable {
   /**
    * When a started program's libraries are looked at (ld.so maps them after exec; dlopen later):
    * once after 100 ms when the host C library's dlopen is watched and the program runs in tlscap's
-   * root (a library it loads later is reported as it loads), again after 1 s otherwise (a container's
-   * C library, no dlopen probe). The rescan every 5 s finds anything later.
+   * root (a library it loads later is reported as it loads, and what that one links in is looked for
+   * 100 ms later), again after 1 s otherwise (a container's C library, no dlopen probe). The rescan
+   * every 5 s finds anything later.
    */
   static final long[] PROGRAM_RESCAN_MILLIS = {100, 1_000};
 
   private final List<SecretSource> sources = new ArrayList<>();
   private final ScheduledExecutorService loop;
   private ExecWatcher execWatcher;
+  /** Processes that loaded a library with dlopen and whose maps are to be looked at shortly. */
+  private final java.util.Set<Integer> librariesRescanPending = new java.util.HashSet<>();
   /** {@code --java}'s source, or null. */
   private JavaSecretSource java;
 
@@ -111,11 +114,19 @@ final class SecretSources implements AutoCloseable {
    * and loaded at run time): traced now, while the dynamic linker maps it, before it is used.
    */
   private void libraryOpened(int pid, String path) {
+    Path process = Path.of("/proc", Integer.toString(pid));
+    // What it links in, once mapped: Python's _ssl module and the libssl of the program's own
+    // environment (a virtualenv's, LD_LIBRARY_PATH). One look for a burst of loads.
+    if (librariesRescanPending.add(pid)) {
+      loop.schedule(() -> {
+        librariesRescanPending.remove(pid);
+        rescanLibraries(pid, process);
+      }, PROGRAM_RESCAN_MILLIS[0], TimeUnit.MILLISECONDS);
+    }
     Path name = Path.of(path).getFileName();
     if (name == null || !TlsLibraryFinder.mayHoldTls(name.toString())) {
       return;
     }
-    Path process = Path.of("/proc", Integer.toString(pid));
     Path file = path.startsWith("/") ? process.resolve("root").resolve(path.substring(1)) : process.resolve("cwd").resolve(path);
     for (SecretSource source : sources) {
       source.examine(file, "pid " + pid);
@@ -164,16 +175,19 @@ final class SecretSources implements AutoCloseable {
     }
     boolean dlopenReported = execWatcher != null && execWatcher.watchesDlopen() && !exe.startsWith(process);
     int rescans = dlopenReported ? 1 : PROGRAM_RESCAN_MILLIS.length;
-    Runnable rescan = () -> {
-      if (!Files.exists(process)) {
-        return; // one stat: most programs of an exec storm are gone by then
-      }
-      for (SecretSource source : sources) {
-        source.scanLoadedLibraries(pid); // the executable was examined above
-      }
-    };
+    Runnable rescan = () -> rescanLibraries(pid, process);
     for (int i = 0; i < rescans; i++) {
       loop.schedule(rescan, PROGRAM_RESCAN_MILLIS[i], TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** The libraries a started process mapped since its executable was examined, if it still runs. */
+  private void rescanLibraries(int pid, Path process) {
+    if (!Files.exists(process)) {
+      return; // one stat: most programs of an exec storm are gone by then
+    }
+    for (SecretSource source : sources) {
+      source.scanLoadedLibraries(pid);
     }
   }
 

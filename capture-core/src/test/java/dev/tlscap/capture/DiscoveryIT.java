@@ -102,6 +102,28 @@ class DiscoveryIT {
   }
 
   @Test
+  void pythonImportingSslLateWithALibsslOfItsOwnEnvironment() throws Exception {
+    Requirements.requireCommand("python3", "python3");
+    // LD_LIBRARY_PATH: _ssl's libssl and libcrypto are copies no rescan of the library directories
+    // sees. The import comes after the rescans of a started program (0.1 s and, before, 1 s); the
+    // dlopen of _ssl, whose name says nothing of TLS, has its process looked at again 0.1 s later.
+    Path lib = Files.createDirectory(dir.resolve("env-lib"));
+    for (String library : new String[] {"libssl.so.3", "libcrypto.so.3"}) {
+      Files.copy(Path.of("/usr/lib/x86_64-linux-gnu", library), lib.resolve(library));
+    }
+    String script = "import time; time.sleep(1.3)\n"
+        + "import ssl, urllib.request\n"
+        + "time.sleep(0.5)\n"
+        + "ctx = ssl._create_unverified_context()\n"
+        + "for i in range(2):\n"
+        + "    urllib.request.urlopen('https://127.0.0.1:PORT/venv-%d' % i, context=ctx).read()\n"
+        + "print('ok')\n";
+    List<String> uris = capture("python3", "LD_LIBRARY_PATH=" + lib + " python3 -c \"" + script + "\"",
+        lib.resolve("libcrypto.so.3") + " (pid ");
+    assertEquals(List.of("/venv-0", "/venv-1"), uris, "both requests, from the environment's own libcrypto");
+  }
+
+  @Test
   void anOpenSslProgramInAChrootOfItsOwnInAnotherMountNamespace() throws Exception {
     Requirements.requireCommand("unshare", "util-linux");
     Path root = ProgramRoot.build(dir.resolve("root"), Path.of("/usr/bin/openssl"), "/usr/bin/rootedssl", Map.of(),
