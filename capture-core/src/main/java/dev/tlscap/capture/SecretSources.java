@@ -110,8 +110,9 @@ final class SecretSources implements AutoCloseable {
   }
 
   /**
-   * A process opens a library named like a TLS one (a JNI library that links BoringSSL, extracted
-   * and loaded at run time): traced now, while the dynamic linker maps it, before it is used.
+   * A process loads a library with dlopen. One named like a TLS one (a JNI library that links
+   * BoringSSL, extracted and loaded at run time) is traced now, while the dynamic linker maps it,
+   * before it is used; whatever its name, what it links in is looked for in the maps shortly after.
    */
   private void libraryOpened(int pid, String path) {
     Path process = Path.of("/proc", Integer.toString(pid));
