@@ -107,9 +107,11 @@ class DiscoveryIT {
     // LD_LIBRARY_PATH: _ssl's libssl and libcrypto are copies no rescan of the library directories
     // sees. The import comes after the rescans of a started program (0.1 s and, before, 1 s); the
     // dlopen of _ssl, whose name says nothing of TLS, has its process looked at again 0.1 s later.
+    Path system = Path.of("/usr/lib/x86_64-linux-gnu");
+    Requirements.require(Files.exists(system.resolve("libssl.so.3")), system + "/libssl.so.3 (apt-get install libssl3)");
     Path lib = Files.createDirectory(dir.resolve("env-lib"));
     for (String library : new String[] {"libssl.so.3", "libcrypto.so.3"}) {
-      Files.copy(Path.of("/usr/lib/x86_64-linux-gnu", library), lib.resolve(library));
+      Files.copy(system.resolve(library), lib.resolve(library));
     }
     String script = "import time; time.sleep(1.3)\n"
         + "import ssl, urllib.request\n"
