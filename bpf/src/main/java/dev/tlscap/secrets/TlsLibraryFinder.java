@@ -368,7 +368,7 @@ public final class TlsLibraryFinder {
       String inode = new String(maps, space + 1, inodeEnd - space - 1, java.nio.charset.StandardCharsets.US_ASCII);
       // glibc's makedev: the st_dev a stat reports
       long device = (major & 0xfff) << 8 | (major & ~0xfffL) << 32 | minor & 0xff | (minor & ~0xffL) << 12;
-      return device + ":" + Long.parseLong(inode);
+      return fileId(device, Long.parseLong(inode));
     } catch (NumberFormatException e) {
       return "";
     }
@@ -421,7 +421,7 @@ public final class TlsLibraryFinder {
     String version; // a rejected file is looked at again once it changed (a library still being written)
     try {
       Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino,size,lastModifiedTime");
-      id = a.get("dev") + ":" + a.get("ino");
+      id = fileId(a.get("dev"), a.get("ino"));
       if (known.containsKey(id)) {
         return java.util.Optional.empty();
       }
@@ -590,7 +590,12 @@ public final class TlsLibraryFinder {
 
   private static String identity(Path path) throws IOException {
     Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino");
-    return a.get("dev") + ":" + a.get("ino");
+    return fileId(a.get("dev"), a.get("ino"));
+  }
+
+  /** The key of {@link #known}: {@code device:inode}, as a stat gives them (and {@link #mappedFileId} rebuilds them). */
+  private static String fileId(Object device, Object inode) {
+    return device + ":" + inode;
   }
 
   private static String missingKdf(ElfSymbols symbols) {

@@ -174,6 +174,7 @@ final class SecretSources implements AutoCloseable {
       source.scanRoot(pid); // first: a container's libcrypto is what its programs most likely use
       source.examine(exe, origin);
     }
+    // an executable reached through /proc/PID/root runs in another root, with another C library
     boolean dlopenReported = execWatcher != null && execWatcher.watchesDlopen() && !exe.startsWith(process);
     int rescans = dlopenReported ? 1 : PROGRAM_RESCAN_MILLIS.length;
     Runnable rescan = () -> rescanLibraries(pid, process);
