@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.tlscap.capture;
 
+import dev.tlscap.pcapng.RawMemory;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Objects;
 
 /**
  * The headers of one captured packet that the pipeline needs: IP version, addresses, protocol,
@@ -59,9 +62,14 @@ final class PacketHeaders {
   /** Absolute index of the TCP payload in the buffer, and its captured length (0 if none). */
   int payloadOffset;
   int payloadLength;
+  /** The buffer being parsed, and its memory's address when read by address (else 0). */
+  private ByteBuffer buffer;
+  private long address;
 
   void parse(ByteBuffer b, int at, int captured, int linkType) {
-    boolean swap = b.order() == java.nio.ByteOrder.LITTLE_ENDIAN; // addresses are kept in network order
+    Objects.checkFromIndexSize(at, captured, b.limit()); // a caller's error; every read below stays before at + captured
+    buffer = b;
+    address = RawMemory.address(b);
     ipVersion = 0;
     protocol = 0;
     payloadLength = 0;
@@ -72,13 +80,13 @@ final class PacketHeaders {
       if (captured < 14) {
         return;
       }
-      int type = u16(b, at + 12);
+      int type = u16(at + 12);
       ip = at + 14;
       if (type == 0x8100 || type == 0x88a8) {
         if (captured < 18) {
           return;
         }
-        type = u16(b, at + 16);
+        type = u16(at + 16);
         ip = at + 18;
       }
       if (type != 0x0800 && type != 0x86dd) {
@@ -91,7 +99,7 @@ final class PacketHeaders {
       if (captured < header) {
         return;
       }
-      int type = u16(b, linkType == LINKTYPE_LINUX_SLL ? at + 14 : at);
+      int type = u16(linkType == LINKTYPE_LINUX_SLL ? at + 14 : at);
       if (type != 0x0800 && type != 0x86dd) {
         return;
       }
@@ -105,54 +113,54 @@ final class PacketHeaders {
       return;
     }
     ipOffset = ip;
-    int version = (b.get(ip) & 0xff) >>> 4;
+    int version = u8(ip) >>> 4;
     int transport;
     int ipEnd;
     if (version == 4) {
       if (ip + 20 > end) {
         return;
       }
-      int ihl = (b.get(ip) & 0x0f) * 4;
-      int fragment = u16(b, ip + 6);
+      int ihl = (u8(ip) & 0x0f) * 4;
+      int fragment = u16(ip + 6);
       if (ihl < 20 || (fragment & 0x1fff) != 0) {
         return; // a later fragment has no transport header
       }
-      protocol = b.get(ip + 9) & 0xff;
+      protocol = u8(ip + 9);
       srcHigh = 0;
-      srcLow = u32(b, ip + 12, swap);
+      srcLow = u32(ip + 12);
       dstHigh = 0;
-      dstLow = u32(b, ip + 16, swap);
+      dstLow = u32(ip + 16);
       transport = ip + ihl;
-      int total = u16(b, ip + 2);
+      int total = u16(ip + 2);
       ipEnd = total == 0 ? end : Math.min(end, ip + total); // 0: a GSO packet of unknown length
       payloadCut = total != 0 && ip + total > end;
     } else if (version == 6) {
       if (ip + 40 > end) {
         return;
       }
-      int next = b.get(ip + 6) & 0xff;
-      srcHigh = u64(b, ip + 8, swap);
-      srcLow = u64(b, ip + 16, swap);
-      dstHigh = u64(b, ip + 24, swap);
-      dstLow = u64(b, ip + 32, swap);
+      int next = u8(ip + 6);
+      srcHigh = u64(ip + 8);
+      srcLow = u64(ip + 16);
+      dstHigh = u64(ip + 24);
+      dstLow = u64(ip + 32);
       transport = ip + 40;
-      int payload = u16(b, ip + 4);
+      int payload = u16(ip + 4);
       ipEnd = payload == 0 ? end : Math.min(end, transport + payload);
       payloadCut = payload != 0 && transport + payload > end;
       for (int headers = 0; isExtensionHeader(next); headers++) {
         if (headers == IPV6_MAX_EXTENSION_HEADERS || transport + 8 > end) {
           return; // too many, or cut: protocol stays 0
         }
-        int following = b.get(transport) & 0xff;
+        int following = u8(transport);
         if (next == IPV6_FRAGMENT) {
-          if ((u16(b, transport + 2) & 0xfff8) != 0) {
+          if ((u16(transport + 2) & 0xfff8) != 0) {
             return; // a later fragment has no transport header
           }
           transport += 8;
         } else if (next == IPV6_AH) {
-          transport += ((b.get(transport + 1) & 0xff) + 2) * 4;
+          transport += (u8(transport + 1) + 2) * 4;
         } else {
-          transport += ((b.get(transport + 1) & 0xff) + 1) * 8;
+          transport += (u8(transport + 1) + 1) * 8;
         }
         next = following;
       }
@@ -167,11 +175,11 @@ final class PacketHeaders {
         return;
       }
       tcpOffset = transport;
-      srcPort = u16(b, transport);
-      dstPort = u16(b, transport + 2);
-      tcpSeq = u32(b, transport + 4, swap);
-      int dataOffset = ((b.get(transport + 12) & 0xff) >>> 4) * 4;
-      tcpFlags = b.get(transport + 13) & 0xff;
+      srcPort = u16(transport);
+      dstPort = u16(transport + 2);
+      tcpSeq = u32(transport + 4);
+      int dataOffset = (u8(transport + 12) >>> 4) * 4;
+      tcpFlags = u8(transport + 13);
       if (dataOffset < 20) {
         protocol = 0;
         return;
@@ -183,8 +191,8 @@ final class PacketHeaders {
         protocol = 0;
         return;
       }
-      srcPort = u16(b, transport);
-      dstPort = u16(b, transport + 2);
+      srcPort = u16(transport);
+      dstPort = u16(transport + 2);
     }
   }
 
@@ -211,18 +219,33 @@ final class PacketHeaders {
         || next == IPV6_DESTINATION_OPTIONS;
   }
 
-  private static long u32(ByteBuffer b, int at, boolean swap) {
-    int v = b.getInt(at);
-    return (swap ? Integer.reverseBytes(v) : v) & 0xffffffffL;
+  /**
+   * The byte at {@code at} of the buffer being parsed: by address when it is direct
+   * ({@link RawMemory}: under C1 a direct buffer's {@code get} is a chain of calls, and these reads
+   * are a dozen or more per packet), else through the buffer.
+   */
+  private int u8(int at) {
+    return (address != 0 ? RawMemory.getByte(address + at) : buffer.get(at)) & 0xff;
   }
 
-  private static long u64(ByteBuffer b, int at, boolean swap) {
-    long v = b.getLong(at);
-    return swap ? Long.reverseBytes(v) : v;
+  private int u16(int at) {
+    return address != 0 ? RawMemory.getU16BigEndian(address + at) : (buffer.get(at) & 0xff) << 8 | (buffer.get(at + 1) & 0xff);
   }
 
-  /** Big-endian (network order) u16, whatever the buffer's order. */
-  private static int u16(ByteBuffer b, int at) {
-    return ((b.get(at) & 0xff) << 8) | (b.get(at + 1) & 0xff);
+  /** Addresses and sequence numbers are kept as numbers in network order, whatever the buffer's order. */
+  private long u32(int at) {
+    if (address != 0) {
+      return RawMemory.getIntBigEndian(address + at) & 0xffffffffL;
+    }
+    int v = buffer.getInt(at);
+    return (buffer.order() == ByteOrder.LITTLE_ENDIAN ? Integer.reverseBytes(v) : v) & 0xffffffffL;
+  }
+
+  private long u64(int at) {
+    if (address != 0) {
+      return RawMemory.getLongBigEndian(address + at);
+    }
+    long v = buffer.getLong(at);
+    return buffer.order() == ByteOrder.LITTLE_ENDIAN ? Long.reverseBytes(v) : v;
   }
 }

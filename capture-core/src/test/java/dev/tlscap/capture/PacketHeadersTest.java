@@ -2,11 +2,13 @@
 package dev.tlscap.capture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** {@link PacketHeaders}: IPv4, IPv6 and the IPv6 extension headers in front of TCP and UDP. */
@@ -66,14 +68,26 @@ class PacketHeadersTest {
   }
 
   private static PacketHeaders parse(byte[] frame, int linkType) {
-    // at an offset in a larger little-endian buffer, as the pipeline hands records over
-    ByteBuffer b = ByteBuffer.allocate(frame.length + 16).order(ByteOrder.LITTLE_ENDIAN);
-    b.position(8);
+    // at an offset in a larger little-endian buffer, as the pipeline hands records over: a direct one
+    // (the ring's, read by address) and a heap one (read through the buffer) must parse alike
+    PacketHeaders heap = parseIn(ByteBuffer.allocate(frame.length + 16), frame, linkType);
+    PacketHeaders direct = parseIn(ByteBuffer.allocateDirect(frame.length + 16), frame, linkType);
+    assertEquals(fields(heap), fields(direct));
+    return heap;
+  }
+
+  private static PacketHeaders parseIn(ByteBuffer b, byte[] frame, int linkType) {
+    b.order(ByteOrder.LITTLE_ENDIAN).position(8);
     b.put(frame);
     PacketHeaders h = new PacketHeaders();
     h.protocol = 99; // parse must reset what it does not find
     h.parse(b, 8, frame.length, linkType);
     return h;
+  }
+
+  private static List<Object> fields(PacketHeaders h) {
+    return List.of(h.ipVersion, h.protocol, h.srcHigh, h.srcLow, h.dstHigh, h.dstLow, h.srcPort, h.dstPort, h.tcpFlags,
+        h.tcpSeq, h.ipOffset, h.tcpOffset, h.payloadCut, h.payloadOffset, h.payloadLength);
   }
 
   private static void assertTcp(PacketHeaders h, int version, int payloadStart, int payloadLength) {
@@ -158,5 +172,16 @@ class PacketHeadersTest {
     assertEquals(0, parse(ipv6(0, concat(many)), PacketHeaders.LINKTYPE_RAW).protocol);
     // no next header (59) and ESP (50) are not TCP
     assertEquals(59, parse(ipv6(59, new byte[8]), PacketHeaders.LINKTYPE_RAW).protocol);
+  }
+
+  @Test
+  void aRangeOutsideTheBufferIsRefusedBeforeAnyRead() {
+    // a direct buffer is read by address: a caller's range past its end must not be read at all
+    ByteBuffer b = ByteBuffer.allocateDirect(64);
+    PacketHeaders h = new PacketHeaders();
+    assertThrows(IndexOutOfBoundsException.class, () -> h.parse(b, 8, 57, PacketHeaders.LINKTYPE_RAW));
+    assertThrows(IndexOutOfBoundsException.class, () -> h.parse(b, -1, 20, PacketHeaders.LINKTYPE_RAW));
+    h.parse(b, 8, 56, PacketHeaders.LINKTYPE_RAW);
+    assertEquals(0, h.protocol);
   }
 }

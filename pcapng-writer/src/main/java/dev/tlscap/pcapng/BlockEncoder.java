@@ -114,28 +114,32 @@ final class BlockEncoder {
     int length = EPB_HEADER + padded + options + 4;
     ByteBuffer b = out.reserve(length);
     int p = b.position();
-    b.putInt(p, EnhancedPacketBlock.BLOCK_TYPE);
-    b.putInt(p + 4, length);
-    b.putInt(p + 8, interfaceId);
-    b.putInt(p + 12, (int) (ts >>> 32));
-    b.putInt(p + 16, (int) ts);
-    b.putInt(p + 20, captured);
-    b.putInt(p + 24, originalLength);
+    long a = RawMemory.address(b); // 0: through the buffer's own methods
+    putInt(b, a, p, EnhancedPacketBlock.BLOCK_TYPE);
+    putInt(b, a, p + 4, length);
+    putInt(b, a, p + 8, interfaceId);
+    putInt(b, a, p + 12, (int) (ts >>> 32));
+    putInt(b, a, p + 16, (int) ts);
+    putInt(b, a, p + 20, captured);
+    putInt(b, a, p + 24, originalLength);
     int q = p + EPB_HEADER;
     if (padded != captured) {
-      b.putInt(q + padded - 4, 0); // zero the padding; the data overwrites the front of this word
+      putInt(b, a, q + padded - 4, 0); // zero the padding; the data overwrites the front of this word
     }
-    b.put(q, data, offset, captured);
+    long from = a != 0 ? RawMemory.address(data) : 0;
+    if (from != 0) {
+      RawMemory.copy(from + offset, a + q, captured);
+    } else {
+      b.put(q, data, offset, captured);
+    }
     q += padded;
     if (flags != 0) {
-      b.putShort(q, (short) EnhancedPacketBlock.OPT_FLAGS);
-      b.putShort(q + 2, (short) 4);
-      b.putInt(q + 4, flags);
+      putInt(b, a, q, optionHeader(EnhancedPacketBlock.OPT_FLAGS, 4));
+      putInt(b, a, q + 4, flags);
       q += 8;
     }
     if (drops != 0) {
-      b.putShort(q, (short) EnhancedPacketBlock.OPT_DROPCOUNT);
-      b.putShort(q + 2, (short) 8);
+      putInt(b, a, q, optionHeader(EnhancedPacketBlock.OPT_DROPCOUNT, 8));
       b.putLong(q + 4, drops);
       q += 12;
       pendingDrops[interfaceId] = 0;
@@ -145,19 +149,18 @@ final class BlockEncoder {
       q += mark.length;
     }
     if (process != null) {
-      putWords(b, q, process.commentWords(), comment.length);
+      putWords(b, a, q, process.commentWords(), comment.length);
       q += comment.length;
-      b.putShort(q, (short) EnhancedPacketBlock.OPT_PROCESSID_THREADID);
-      b.putShort(q + 2, (short) 8);
-      b.putInt(q + 4, process.pid());
-      b.putInt(q + 8, threadId);
+      putInt(b, a, q, optionHeader(EnhancedPacketBlock.OPT_PROCESSID_THREADID, 8));
+      putInt(b, a, q + 4, process.pid());
+      putInt(b, a, q + 8, threadId);
       q += 12;
     }
     if (options != 0) {
-      b.putInt(q, 0);
+      putInt(b, a, q, 0);
       q += 4;
     }
-    b.putInt(q, length);
+    putInt(b, a, q, length);
     b.position(q + 4);
     out.commit(b, true);
     deliveredTotal[interfaceId]++;
@@ -168,14 +171,32 @@ final class BlockEncoder {
    * packet's process comment, every packet. Under C1, as tlscap runs, a bulk put of its two dozen
    * bytes cost four times as much (the array checks and a native copy).
    */
-  private static void putWords(ByteBuffer b, int at, long[] words, int length) {
+  private static void putWords(ByteBuffer b, long address, int at, long[] words, int length) {
     int i = 0;
     for (; i + 8 <= length; i += 8) {
-      b.putLong(at + i, words[i >> 3]);
+      if (address != 0) {
+        RawMemory.putLong(address + at + i, words[i >> 3]);
+      } else {
+        b.putLong(at + i, words[i >> 3]);
+      }
     }
     if (i < length) { // the last 4 bytes: the first half of the word in memory
       long last = words[i >> 3];
-      b.putInt(at + i, (int) (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? last : last >>> 32));
+      putInt(b, address, at + i, (int) (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? last : last >>> 32));
+    }
+  }
+
+  /** An option's code and length (two native-order u16s) as one native-order int. */
+  private static int optionHeader(int code, int length) {
+    return ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN ? code | length << 16 : code << 16 | length;
+  }
+
+  /** An int in native order at {@code at} of {@code b}, whose memory is at {@code address} unless that is 0. */
+  private static void putInt(ByteBuffer b, long address, int at, int value) {
+    if (address != 0) {
+      RawMemory.putInt(address + at, value);
+    } else {
+      b.putInt(at, value);
     }
   }
 

@@ -230,6 +230,51 @@ class PcapngWriterTest {
   }
 
   @Test
+  void everyPacketLengthReadsBackWholeFromDirectAndHeapBuffers() throws Exception {
+    // RawMemory copies by address from a direct buffer (words, a byte tail, copyMemory past 256 bytes);
+    // from a heap buffer, and into a block larger than the write buffer, the buffers' own methods do
+    Path file = dir.resolve("lengths.pcapng");
+    PcapngWriter w = PcapngWriter.builder().bufferSize(64 << 10).open(file);
+    int id = w.addInterface(InterfaceDescription.ethernet("eth0").withSnapLength(0));
+    ByteBuffer direct = ByteBuffer.allocateDirect(80_000);
+    ByteBuffer heap = ByteBuffer.allocate(80_000);
+    for (int i = 0; i < direct.capacity(); i++) {
+      direct.put(i, (byte) (i * 7 + 1));
+      heap.put(i, (byte) (i * 7 + 1));
+    }
+    List<int[]> written = new ArrayList<>(); // offset, length
+    int[] lengths = {0, 1, 7, 8, 9, 63, 64, 65, 255, 256, 257, 300, 1500, 70_000};
+    ProcessAnnotation process = ProcessAnnotation.forProcess(42, "curl");
+    for (int length : lengths) {
+      for (int offset = 0; offset < 8; offset += 3) {
+        for (ByteBuffer source : new ByteBuffer[] {direct, heap}) {
+          assertTrue(w.writePacket(id, T0, source, offset, length, length + 2, Direction.OUTBOUND,
+              offset == 3 ? process : null, 9, null));
+          written.add(new int[] {offset, length});
+        }
+      }
+    }
+    w.close();
+    List<EnhancedPacketBlock> packets = PcapngReader.readAll(file).stream()
+        .filter(b -> b instanceof EnhancedPacketBlock).map(b -> (EnhancedPacketBlock) b).toList();
+    assertEquals(written.size(), packets.size());
+    for (int i = 0; i < packets.size(); i++) {
+      int offset = written.get(i)[0];
+      int length = written.get(i)[1];
+      EnhancedPacketBlock p = packets.get(i);
+      assertEquals(length, p.capturedLength(), "packet " + i);
+      assertEquals(length + 2, p.originalLength(), "packet " + i);
+      for (int j = 0; j < length; j++) {
+        if (p.data()[j] != (byte) ((offset + j) * 7 + 1)) {
+          throw new AssertionError("packet " + i + " (" + length + " bytes from " + offset + "): byte " + j);
+        }
+      }
+      assertEquals(Direction.OUTBOUND, p.direction(), "packet " + i);
+      assertEquals(offset == 3 ? List.of(process.comment()) : List.of(), p.comments(), "packet " + i);
+    }
+  }
+
+  @Test
   void writingPacketsAllocatesNothing() throws Exception {
     var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     PcapngWriter w = PcapngWriter.builder().bufferSize(256 << 10).open(dir.resolve("alloc.pcapng"));
