@@ -68,8 +68,10 @@ final class PacketHeaders {
 
   void parse(ByteBuffer b, int at, int captured, int linkType) {
     Objects.checkFromIndexSize(at, captured, b.limit()); // a caller's error; every read below stays before at + captured
-    buffer = b;
-    address = RawMemory.address(b);
+    if (b != buffer) { // (the ring's buffer, packet after packet)
+      buffer = b;
+      address = RawMemory.address(b);
+    }
     ipVersion = 0;
     protocol = 0;
     payloadLength = 0;
@@ -219,32 +221,43 @@ final class PacketHeaders {
         || next == IPV6_DESTINATION_OPTIONS;
   }
 
-  /**
-   * The byte at {@code at} of the buffer being parsed: by address when it is direct
-   * ({@link RawMemory}: under C1 a direct buffer's {@code get} is a chain of calls, and these reads
-   * are a dozen or more per packet), else through the buffer.
+  /*
+   * The buffer being parsed, read by address when it is direct ({@link RawMemory}: under C1 a direct
+   * buffer's get is a chain of calls, and these reads are a dozen or more per packet), else through
+   * the buffer. Each read by address stays small enough for C1 to inline; the buffer's way is apart.
+   * Addresses and sequence numbers are kept as numbers in network order, whatever the buffer's order.
    */
+
   private int u8(int at) {
-    return (address != 0 ? RawMemory.getByte(address + at) : buffer.get(at)) & 0xff;
+    return address != 0 ? RawMemory.getByte(address + at) & 0xff : bufferU8(at);
   }
 
   private int u16(int at) {
-    return address != 0 ? RawMemory.getU16BigEndian(address + at) : (buffer.get(at) & 0xff) << 8 | (buffer.get(at + 1) & 0xff);
+    return address != 0 ? RawMemory.getU16BigEndian(address + at) : bufferU16(at);
   }
 
-  /** Addresses and sequence numbers are kept as numbers in network order, whatever the buffer's order. */
   private long u32(int at) {
-    if (address != 0) {
-      return RawMemory.getIntBigEndian(address + at) & 0xffffffffL;
-    }
+    return address != 0 ? RawMemory.getIntBigEndian(address + at) & 0xffffffffL : bufferU32(at);
+  }
+
+  private long u64(int at) {
+    return address != 0 ? RawMemory.getLongBigEndian(address + at) : bufferU64(at);
+  }
+
+  private int bufferU8(int at) {
+    return buffer.get(at) & 0xff;
+  }
+
+  private int bufferU16(int at) {
+    return (buffer.get(at) & 0xff) << 8 | (buffer.get(at + 1) & 0xff);
+  }
+
+  private long bufferU32(int at) {
     int v = buffer.getInt(at);
     return (buffer.order() == ByteOrder.LITTLE_ENDIAN ? Integer.reverseBytes(v) : v) & 0xffffffffL;
   }
 
-  private long u64(int at) {
-    if (address != 0) {
-      return RawMemory.getLongBigEndian(address + at);
-    }
+  private long bufferU64(int at) {
     long v = buffer.getLong(at);
     return buffer.order() == ByteOrder.LITTLE_ENDIAN ? Long.reverseBytes(v) : v;
   }

@@ -26,6 +26,11 @@ final class BlockEncoder {
   private int[] snapLengths = new int[4];
   private long[] pendingDrops = new long[4];
   private long[] deliveredTotal = new long[4];
+  /** The last buffers written into and copied from, and their addresses ({@link RawMemory#address}). */
+  private ByteBuffer target;
+  private long targetAddress;
+  private ByteBuffer source;
+  private long sourceAddress;
 
   BlockEncoder(String hardware, String os, String application) {
     this.sectionHeader = new BlockBuilder(SectionHeaderBlock.BLOCK_TYPE, ByteOrder.nativeOrder())
@@ -114,7 +119,11 @@ final class BlockEncoder {
     int length = EPB_HEADER + padded + options + 4;
     ByteBuffer b = out.reserve(length);
     int p = b.position();
-    long a = RawMemory.address(b); // 0: through the buffer's own methods
+    if (b != target) {
+      target = b;
+      targetAddress = RawMemory.address(b);
+    }
+    long a = targetAddress; // 0: through the buffer's own methods
     putInt(b, a, p, EnhancedPacketBlock.BLOCK_TYPE);
     putInt(b, a, p + 4, length);
     putInt(b, a, p + 8, interfaceId);
@@ -126,9 +135,12 @@ final class BlockEncoder {
     if (padded != captured) {
       putInt(b, a, q + padded - 4, 0); // zero the padding; the data overwrites the front of this word
     }
-    long from = a != 0 ? RawMemory.address(data) : 0;
-    if (from != 0) {
-      RawMemory.copy(from + offset, a + q, captured);
+    if (data != source) {
+      source = data;
+      sourceAddress = RawMemory.address(data);
+    }
+    if (a != 0 && sourceAddress != 0) {
+      RawMemory.copy(sourceAddress + offset, a + q, captured);
     } else {
       b.put(q, data, offset, captured);
     }
