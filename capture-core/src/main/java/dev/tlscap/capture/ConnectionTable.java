@@ -42,6 +42,12 @@ final class ConnectionTable {
   static final long ENDED_NANOS = 1_000_000_000L;
   static final int MAX_FLOWS = 262_144;
   /**
+   * How stale the table's order may be: a connection moves to the end of {@link #flows} when it
+   * was last moved longer ago than this, not on every packet (each move rewrites its two neighbours
+   * in the list, cold cache lines of other connections).
+   */
+  static final long REORDER_NANOS = 1_000_000_000L;
+  /**
    * On lo both ends of a connection are on this host: a fully keyed flow waits this long for the
    * second process's copy of its secrets, so each packet is annotated with the process that sent it.
    */
@@ -68,7 +74,8 @@ final class ConnectionTable {
   private final PacketHeaders headers = new PacketHeaders();
   private final FlowKey probe = new FlowKey();
   private final CapturedPacket released = new CapturedPacket();
-  private final LinkedHashMap<FlowKey, TcpFlow> flows = new LinkedHashMap<>(1024, 0.75f, true);
+  /** The connections, least recently moved first: least recently seen to within {@link #REORDER_NANOS}. */
+  private final LinkedHashMap<FlowKey, TcpFlow> flows = new LinkedHashMap<>(1024, 0.75f, false);
   private final Map<TlsStream, TcpFlow> flowOfStream = new IdentityHashMap<>();
   /** Held connections whose 4-tuple a new connection took ({@link #retire}): they wait outside the table. */
   private final List<TcpFlow> retired = new ArrayList<>();
@@ -117,6 +124,11 @@ final class ConnectionTable {
         evictOldest();
       }
       flows.put(flow.key, flow);
+      flow.movedNanos = now;
+    } else if (now - flow.movedNanos >= REORDER_NANOS) {
+      flows.remove(flow.key); // to the end: eviction and the memory bound take the front first
+      flows.put(flow.key, flow);
+      flow.movedNanos = now;
     }
     flow.lastSeenNanos = now;
     if (syn) {
@@ -576,15 +588,20 @@ final class ConnectionTable {
   }
 
   private void evictOldest() {
-    Iterator<TcpFlow> it = flows.values().iterator();
-    if (it.hasNext()) {
-      TcpFlow flow = it.next();
+    TcpFlow flow = oldest();
+    if (flow != null) {
       if (flow.isHeld()) {
         releaseNow(flow, true);
       }
       forget(flow);
-      it.remove();
+      flows.remove(flow.key);
     }
+  }
+
+  /** The connection a full table lets go of first: the least recently seen, to within {@link #REORDER_NANOS}; or null. */
+  TcpFlow oldest() {
+    Iterator<TcpFlow> it = flows.values().iterator();
+    return it.hasNext() ? it.next() : null;
   }
 
   /** Forgets a connection that left the table: the matcher's stream and the key log. */

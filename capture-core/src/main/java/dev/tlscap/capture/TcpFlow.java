@@ -45,6 +45,8 @@ final class TcpFlow {
   /** In the table's list of held flows. */
   boolean inHeldList;
   long lastSeenNanos;
+  /** When it last moved to the end of the table's order ({@link ConnectionTable#REORDER_NANOS}). */
+  long movedNanos;
   /** Which ends sent a FIN (1: the client, 2: the server; an RST counts as both). */
   private int ends;
   /** Captured on a loopback interface: both ends are processes of this host. */

@@ -16,6 +16,7 @@ import dev.tlscap.pcapng.KeyLogLine;
 import dev.tlscap.pcapng.PcapngBlock;
 import dev.tlscap.pcapng.PcapngReader;
 import dev.tlscap.pcapng.PcapngWriter;
+import dev.tlscap.secrets.TlsLabel;
 import dev.tlscap.secrets.TlsSecret;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -474,6 +475,42 @@ class ConnectionTableTest {
     assertTrue(run.stats.flowsCutByMemory > 0, "the releases are counted");
     run.table.releaseAll();
     assertEquals(fed, packets(run.blocks()).size(), "every packet written once");
+  }
+
+  @Test
+  void aKeyedTls12ConnectionIsReadOnForItsRenegotiations() {
+    // Keyed by its first line at its ServerHello, the connection is written as it comes, and read on:
+    // the two renegotiations' encrypted ClientHellos name the lines that key them, into DSBs.
+    Run run = new Run("tls12-renegotiation");
+    run.secrets(RecordedTraffic.events(run.traffic.keyLog, List.of(TlsLabel.CLIENT_RANDOM), 2, 2, true)).packets();
+    assertEquals(3, run.traffic.keyLog.size());
+    List<PcapngBlock> blocks = run.blocks();
+    assertEquals(new TreeSet<>(run.traffic.keyLog), dsbLines(blocks), "the handshake's and both renegotiations' lines");
+    assertEquals(run.fed, packets(blocks).size());
+  }
+
+  @Test
+  void aFullTableLetsGoOfTheLeastRecentlySeenConnectionToWithinASecond() {
+    Run run = new Run("tls13-aes128-gcm");
+    CapturedPacket view = new CapturedPacket();
+    long start = run.now;
+    java.util.function.BiConsumer<Integer, Long> send = (port, at) -> {
+      byte[] f = tcpFrame(port, 80, 1000, 0x18, "GET / HTTP/1.1\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      view.set(0, 0, ByteBuffer.wrap(f), 0, f.length, f.length, Direction.OUTBOUND);
+      run.table.onPacket(view, 1, false, start + at);
+    };
+    send.accept(1, 0L);
+    send.accept(2, 1L);
+    send.accept(3, 2L);
+    assertEquals(3, run.table.flowCount());
+    assertEquals(1, run.table.oldest().key.aPort);
+    send.accept(1, 500 * MS); // seen again, but moved less than a second ago: stays first
+    assertEquals(1, run.table.oldest().key.aPort);
+    send.accept(2, 1_500 * MS); // moves to the end
+    assertEquals(1, run.table.oldest().key.aPort);
+    send.accept(1, 2_600 * MS); // moves to the end: 3 was seen least recently
+    assertEquals(3, run.table.oldest().key.aPort);
+    assertEquals(3, run.table.flowCount(), "moved, not added");
   }
 
   /** An Ethernet + IPv4 + TCP frame from 10.0.0.1:{@code from} to 10.0.0.2:{@code to}. */

@@ -120,6 +120,7 @@ final class TlsDirection implements TcpReassembly.Receiver {
   /** Follows this side no further: what is buffered for reading is dropped; kept records stay. */
   void stop() {
     stopped = true;
+    stream.updateReadsOn();
     hello = null;
     keeping = null;
     tcp.clear();

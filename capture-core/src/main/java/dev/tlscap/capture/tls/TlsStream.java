@@ -109,6 +109,11 @@ public final class TlsStream {
   /** The secrets keyed to this stream, by {@link TlsLabel#code()}. */
   private final byte[][] keyed = new byte[8][];
   private boolean fullyKeyed;
+  /**
+   * {@link #readsOn()}, kept as it changes (keyed, a side stopped): asked for every packet of a keyed
+   * connection, it then reads this object alone, not the two sides too.
+   */
+  private boolean readsOn;
   /** TLS 1.2, fully keyed: the renegotiations being followed, or null (TLS 1.3, not keyed, not decryptable). */
   private Renegotiation renegotiation;
   /** Set when a segment taught something a {@link SecretMatcher} should look at. */
@@ -394,7 +399,12 @@ public final class TlsStream {
    * other keyed stream has stopped both directions: feeding it would cost for nothing).
    */
   public boolean readsOn() {
-    return fullyKeyed && !(client.stopped && server.stopped);
+    return readsOn;
+  }
+
+  /** A side stopped, or the stream became fully keyed. */
+  void updateReadsOn() {
+    readsOn = fullyKeyed && !(client.stopped && server.stopped);
   }
 
   /**
@@ -525,6 +535,7 @@ public final class TlsStream {
     Set<TlsLabel> missing = missingLabels();
     if (missing.isEmpty()) {
       fullyKeyed = true;
+      updateReadsOn();
       watchRenegotiation();
       return;
     }
