@@ -110,8 +110,8 @@ final class BlockEncoder {
     int padded = (captured + 3) & ~3;
     int flags = direction == null ? 0 : direction.epbFlags();
     long drops = pendingDrops[interfaceId];
-    byte[] comment = process == null ? null : process.commentOption();
-    int options = (flags != 0 ? 8 : 0) + (drops != 0 ? 12 : 0) + (process != null ? comment.length + 12 : 0)
+    int comment = process == null ? 0 : process.commentOptionLength();
+    int options = (flags != 0 ? 8 : 0) + (drops != 0 ? 12 : 0) + (process != null ? comment + 12 : 0)
         + (mark != null ? mark.length : 0);
     if (options != 0) {
       options += 4; // opt_endofopt
@@ -161,8 +161,8 @@ final class BlockEncoder {
       q += mark.length;
     }
     if (process != null) {
-      putWords(b, a, q, process.commentWords(), comment.length);
-      q += comment.length;
+      putWords(b, a, q, process.commentWords(), comment);
+      q += comment;
       putInt(b, a, q, optionHeader(EnhancedPacketBlock.OPT_PROCESSID_THREADID, 8));
       putInt(b, a, q + 4, process.pid());
       putInt(b, a, q + 8, threadId);

@@ -18,16 +18,20 @@ public final class ProcessAnnotation {
 
   private final int pid;
   private final String comment;
-  /** The opt_comment option, encoded in native byte order with its padding (empty: no comment). */
-  private final byte[] commentOption;
-  /** {@link #commentOption} as 8-byte words in native order, the last one padded with zeros. */
+  /**
+   * The opt_comment option, encoded in native byte order with its padding (no bytes: no comment), as
+   * 8-byte words in native order, the last one padded with zeros; and its length in bytes (kept here:
+   * the writer reads it for every packet, and an array's length is one more cache line).
+   */
   private final long[] commentWords;
+  private final int commentOptionLength;
 
   private ProcessAnnotation(int pid, String comment) {
     this.pid = pid;
     byte[] utf8 = cut(comment.getBytes(StandardCharsets.UTF_8));
     this.comment = new String(utf8, StandardCharsets.UTF_8);
-    this.commentOption = utf8.length == 0 ? new byte[0] : PcapngOptions.commentOption(this.comment);
+    byte[] commentOption = utf8.length == 0 ? new byte[0] : PcapngOptions.commentOption(this.comment);
+    this.commentOptionLength = commentOption.length;
     this.commentWords = new long[(commentOption.length + 7) / 8];
     java.nio.ByteBuffer.wrap(java.util.Arrays.copyOf(commentOption, commentWords.length * 8))
         .order(java.nio.ByteOrder.nativeOrder()).asLongBuffer().get(commentWords);
@@ -56,8 +60,8 @@ public final class ProcessAnnotation {
     return comment;
   }
 
-  byte[] commentOption() {
-    return commentOption;
+  int commentOptionLength() {
+    return commentOptionLength;
   }
 
   long[] commentWords() {
