@@ -36,12 +36,10 @@ final class CaptureFileSink implements PacketSink {
   }
 
   @Override
-  public void write(CapturedPacket p, FlowProcesses.Sender sender, FlowSecrets secrets) {
+  public void write(CapturedPacket p, ProcessAnnotation process, int tid, FlowSecrets secrets) {
     if (stats.packetsWritten >= packetLimit) {
       return;
     }
-    ProcessAnnotation process = sender != null ? sender.process() : null;
-    int tid = sender != null ? sender.tid() : 0;
     if (writer.writePacket(p.interfaceId, p.timestampNanos, p.data, p.offset, p.capturedLength, p.originalLength,
         p.direction, process, tid, secrets)) {
       stats.packetsWritten++;

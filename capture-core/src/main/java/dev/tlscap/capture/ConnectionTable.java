@@ -102,7 +102,7 @@ final class ConnectionTable {
     PacketHeaders h = headers;
     h.parse(p.data, p.offset, p.capturedLength, linkType);
     if (h.protocol != PacketHeaders.TCP || stats.packetsWritten >= limits.packetLimit()) {
-      sink.write(p, null, null);
+      sink.write(p, null, 0, null);
       return;
     }
     boolean fromA = probe.set(h.ipVersion, h.srcHigh, h.srcLow, h.srcPort, h.dstHigh, h.dstLow, h.dstPort);
@@ -115,7 +115,7 @@ final class ConnectionTable {
     }
     if (flow == null) {
       if (h.payloadLength == 0 && !syn) {
-        sink.write(p, null, null); // an ACK or FIN of a connection not in the table: nothing to follow
+        sink.write(p, null, 0, null); // an ACK or FIN of a connection not in the table: nothing to follow
         return;
       }
       flow = new TcpFlow(probe.copy(), now);
@@ -349,7 +349,7 @@ final class ConnectionTable {
       flow.secrets = sink.newFlowSecrets();
     }
     flow.secrets.add(line);
-    attribution.learn(flow.processes(), keyed.source());
+    learn(flow, keyed.source());
   }
 
   /** The same secret from another process (both ends on this host): once both are known, no need to wait. */
@@ -357,10 +357,16 @@ final class ConnectionTable {
     if (flow == null) {
       return;
     }
-    attribution.learn(flow.processes(), again.source());
+    learn(flow, again.source());
     if (flow.fullyKeyedNanos != 0 && flow.isHeld() && flow.processes.bothEndsKnown()) {
       releaseKeyed(flow);
     }
+  }
+
+  /** {@code source}'s process derived one of the flow's secrets: it may annotate the flow's packets from now on. */
+  private void learn(TcpFlow flow, TlsSecret source) {
+    attribution.learn(flow.processes(), source);
+    flow.sendersChanged();
   }
 
   private void fullyKeyed(TcpFlow flow, long now) {
@@ -391,7 +397,11 @@ final class ConnectionTable {
     if (followed) {
       carryOver.beforeWrite(flow, p, parsed);
     }
-    sink.write(p, flow.sender(fromClient), flow.secrets);
+    if (fromClient) {
+      sink.write(p, flow.clientProcess, flow.clientTid, flow.secrets);
+    } else {
+      sink.write(p, flow.serverProcess, flow.serverTid, flow.secrets);
+    }
     if (followed) {
       carryOver.written(flow, p, fromClient, parsed);
     }

@@ -3,6 +3,7 @@ package dev.tlscap.capture;
 
 import dev.tlscap.pcapng.FlowSecrets;
 import dev.tlscap.pcapng.KeyLogLine;
+import dev.tlscap.pcapng.ProcessAnnotation;
 
 /**
  * Where the {@link ConnectionTable} sends what it decided to keep: packets in the order they are
@@ -11,10 +12,11 @@ import dev.tlscap.pcapng.KeyLogLine;
  */
 interface PacketSink {
   /**
-   * Writes {@code packet}, annotated with the process that sent it ({@code sender}, or null when
-   * unknown); when {@code secrets} has lines the current file lacks, their DSB goes first.
+   * Writes {@code packet}, annotated with the process that sent it ({@code process}, or null when
+   * unknown) and its thread ({@code tid}); when {@code secrets} has lines the current file lacks,
+   * their DSB goes first.
    */
-  void write(CapturedPacket packet, FlowProcesses.Sender sender, FlowSecrets secrets);
+  void write(CapturedPacket packet, ProcessAnnotation process, int tid, FlowSecrets secrets);
 
   /** A new, empty key log for one TLS flow. */
   FlowSecrets newFlowSecrets();

@@ -4,6 +4,7 @@ package dev.tlscap.capture;
 import dev.tlscap.capture.tls.CarriedSession;
 import dev.tlscap.capture.tls.TlsStream;
 import dev.tlscap.pcapng.FlowSecrets;
+import dev.tlscap.pcapng.ProcessAnnotation;
 import java.util.ArrayDeque;
 
 /**
@@ -89,6 +90,15 @@ final class TcpFlow {
   long fullyKeyedNanos;
   /** The processes at its ends, from its secrets (TLS flows only). */
   FlowProcesses processes;
+  /**
+   * The process (and thread) that annotates a packet from the client, and one from the server, or
+   * null: what {@link FlowProcesses#sender} says, kept here ({@link #sendersChanged}) because every
+   * packet of the connection asks, and the processes and their senders are two more objects to read.
+   */
+  ProcessAnnotation clientProcess;
+  int clientTid;
+  ProcessAnnotation serverProcess;
+  int serverTid;
 
   TcpFlow(FlowKey key, long now) {
     this.key = key;
@@ -111,9 +121,14 @@ final class TcpFlow {
     return processes;
   }
 
-  /** The process that sent a packet from the client ({@code fromClient}) or the server, or null. */
-  FlowProcesses.Sender sender(boolean fromClient) {
-    return processes != null ? processes.sender(fromClient) : null;
+  /** Its {@link #processes} learnt more: the senders of each direction again. */
+  void sendersChanged() {
+    FlowProcesses.Sender c = processes.sender(true);
+    FlowProcesses.Sender s = processes.sender(false);
+    clientProcess = c != null ? c.process() : null;
+    clientTid = c != null ? c.tid() : 0;
+    serverProcess = s != null ? s.process() : null;
+    serverTid = s != null ? s.tid() : 0;
   }
 
   /** Notes a SYN from endpoint A ({@code fromA}) or B; a SYN without ACK names the client. */

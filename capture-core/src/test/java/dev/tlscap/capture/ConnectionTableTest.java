@@ -16,6 +16,7 @@ import dev.tlscap.pcapng.KeyLogLine;
 import dev.tlscap.pcapng.PcapngBlock;
 import dev.tlscap.pcapng.PcapngReader;
 import dev.tlscap.pcapng.PcapngWriter;
+import dev.tlscap.pcapng.ProcessAnnotation;
 import dev.tlscap.secrets.TlsLabel;
 import dev.tlscap.secrets.TlsSecret;
 import java.io.ByteArrayInputStream;
@@ -63,10 +64,9 @@ class ConnectionTableTest {
       writer.addInterface(new InterfaceDescription("lo", null, traffic.linkType, 262144, null, null));
       PacketSink sink = new PacketSink() {
         @Override
-        public void write(CapturedPacket p, FlowProcesses.Sender sender, FlowSecrets secrets) {
+        public void write(CapturedPacket p, ProcessAnnotation process, int tid, FlowSecrets secrets) {
           if (writer.writePacket(p.interfaceId, p.timestampNanos, p.data, p.offset, p.capturedLength,
-              p.originalLength, p.direction, sender != null ? sender.process() : null,
-              sender != null ? sender.tid() : 0, secrets)) {
+              p.originalLength, p.direction, process, tid, secrets)) {
             stats.packetsWritten++;
           }
         }
