@@ -98,11 +98,6 @@ public final class RawMemory {
   }
 
   /** In native byte order. */
-  public static void putShort(long address, short value) {
-    UNSAFE.putShort(address, value);
-  }
-
-  /** In native byte order. */
   public static void putInt(long address, int value) {
     UNSAFE.putInt(address, value);
   }
