@@ -19,8 +19,10 @@ import java.util.Map;
  * {@code "PID: 1234\nCmd: curl"} while one end is known, and {@code "client: pid 1234 curl\nserver:
  * pid 1200 openssl"} once both are; a process in a container adds its id and pod ({@link Containers}:
  * {@code "\nContainer: 3f2a1b4c5d6e\nPod: default/web-1"}, or {@code " [container 3f2a1b4c5d6e, pod
- * default/web-1]"} after its end). One-process annotations are shared per process id (a bounded
- * cache of the most recent 4096). Event-loop thread only.
+ * default/web-1]"} after its end). One-process annotations are shared per process id, two-process
+ * ones per pid and comment (the connections between the same two processes share them: every packet
+ * reads its annotation, and one shared by many connections stays in the cache); bounded caches of the
+ * most recent 4096 each. Event-loop thread only.
  */
 final class ProcessAttribution {
   static final int MAX_PROCESSES = 4096;
@@ -33,6 +35,16 @@ final class ProcessAttribution {
 
     @Override
     protected boolean removeEldestEntry(Map.Entry<Integer, Known> eldest) {
+      return size() > MAX_PROCESSES;
+    }
+  };
+
+  /** Two-process annotations by {@code pid + ":" + comment}. */
+  private final Map<String, ProcessAnnotation> bothEndsAnnotations = new LinkedHashMap<>(64, 0.75f, true) {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, ProcessAnnotation> eldest) {
       return size() > MAX_PROCESSES;
     }
   };
@@ -115,11 +127,15 @@ final class ProcessAttribution {
    * Both ends are processes of this host: each packet carries its sender's pid (and thread) and a
    * comment naming both ends, {@code "client: pid 1234 curl\nserver: pid 1200 openssl"}.
    */
-  private static void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
+  private void bothEnds(FlowProcesses flow, FlowProcesses.Sender client, FlowProcesses.Sender server) {
     String comment = end("client", client) + "\n" + end("server", server);
-    flow.client = new FlowProcesses.Sender(ProcessAnnotation.of(client.process().pid(), comment), client.tid(),
+    flow.client = new FlowProcesses.Sender(bothEndsAnnotation(client.process().pid(), comment), client.tid(),
         client.comm(), client.container());
-    flow.server = new FlowProcesses.Sender(ProcessAnnotation.of(server.process().pid(), comment), server.tid(),
+    flow.server = new FlowProcesses.Sender(bothEndsAnnotation(server.process().pid(), comment), server.tid(),
         server.comm(), server.container());
+  }
+
+  private ProcessAnnotation bothEndsAnnotation(int pid, String comment) {
+    return bothEndsAnnotations.computeIfAbsent(Integer.toUnsignedString(pid) + ":" + comment, k -> ProcessAnnotation.of(pid, comment));
   }
 }
