@@ -30,26 +30,24 @@ final class ProcessAttribution {
   /** What tlscap knows of a process: its annotation, and its container (null: a process of the host). */
   private record Known(ProcessAnnotation annotation, Containers.Container container) {}
 
-  private final Map<Integer, Known> processes = new LinkedHashMap<>(64, 0.75f, true) {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<Integer, Known> eldest) {
-      return size() > MAX_PROCESSES;
-    }
-  };
+  private final Map<Integer, Known> processes = mostRecent();
 
   /** Two-process annotations by {@code pid + ":" + comment}. */
-  private final Map<String, ProcessAnnotation> bothEndsAnnotations = new LinkedHashMap<>(64, 0.75f, true) {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, ProcessAnnotation> eldest) {
-      return size() > MAX_PROCESSES;
-    }
-  };
+  private final Map<String, ProcessAnnotation> bothEndsAnnotations = mostRecent();
 
   private final Containers containers;
+
+  /** A map that keeps the {@link #MAX_PROCESSES} most recently used entries. */
+  private static <K, V> Map<K, V> mostRecent() {
+    return new LinkedHashMap<>(64, 0.75f, true) {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+        return size() > MAX_PROCESSES;
+      }
+    };
+  }
 
   ProcessAttribution() {
     this(new Containers(java.nio.file.Path.of("/")));
