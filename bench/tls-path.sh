@@ -21,7 +21,8 @@
 # usage: bench/tls-path.sh          (root; nginx-light, wrk, openssl, tshark, tcpdump, clang, libbpf-dev, gcc, java)
 # env:   ROUNDS=3 SECONDS=5 (per load), QUICK=1 (ROUNDS=1 SECONDS=2), MODES="off tlscap kdf sockets plain tcpdump",
 #        BASE_JAR (the jar of mode base), BASE_JAVA_OPTS (its JVM options; JAVA_OPTS when unset), CHECK=1 (tshark checks that the tlscap file decrypts: every ClientHello's connection shows its
-#        encrypted Finished; CHECK=0 skips), TLSCAP_JAR, SKIP_BUILD, JAVA_OPTS, KEEP_WORK (see lib.sh)
+#        encrypted Finished; CHECK=0 skips), PERF=0 (no perf record: the "capture in kernel" column stays "-"),
+#        TLSCAP_JAR, SKIP_BUILD, JAVA_OPTS, KEEP_WORK (see lib.sh)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -52,6 +53,29 @@ libcrypto=$(ldconfig -p | awk -v l="$libssl" '/libcrypto\.so\.3 / {print $NF}' |
 
 ns=tlscap-bench-tls-$$
 bench_netns "$ns"
+
+# What a capture costs in the kernel runs in the senders' softirqs, not in the tracer's process:
+# tlscap's TC program (its ring copy included), tcpdump's packet-socket taps (the clone and copy of
+# each packet, its filter). perf record -a samples every CPU over the measured seconds of each run;
+# the samples with that code on their stack, per operation, are the "capture in kernel" column.
+perf_on=${PERF:-1}
+perf_hz=499
+if [ "$perf_on" = 1 ] && ! perf record -a -F "$perf_hz" -o "$work/perf.probe" -- true >/dev/null 2>&1; then
+  bench_log "perf record -a does not run here (apt-get install linux-perf): the capture-in-kernel column stays '-'"
+  perf_on=0
+fi
+# kernel_us MODE OPS: CPU us per operation in the capture's kernel code, from $work/perf.data
+kernel_us() {
+  local pattern
+  case $1 in
+    tcpdump) pattern='[[:space:]](tpacket_rcv|packet_rcv|dev_queue_xmit_nit)([+[:space:]]|$)' ;;
+    *) pattern='_tlscap_(ingress|egress)([+[:space:]]|$)' ;; # off: should find none
+  esac
+  perf script -i "$work/perf.data" -F ip,sym 2>/dev/null | awk -v p="$pattern" -v hz="$perf_hz" -v n="$2" '
+    /^[[:space:]]*$/ {if (hit) k++; hit = 0; next}
+    $0 ~ p {hit = 1}
+    END {if (hit) k++; printf "%.2f\n", (n > 0 ? k / hz * 1e6 / n : 0)}'
+}
 port=8443
 bench_nginx "$ns" "$port" "TLSv1.3"
 workers() { pgrep -P "$nginx_pid" | tr '\n' ' '; }
@@ -100,13 +124,23 @@ tracer_start() {
 # neither inherits the other's backlog)
 #   "mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections"
 run() {
-  local mode=$1 load=$2 round=$3 p0 p1 w0 w1 rate us n total=0 cpu=- rss=- calls=- decrypted=-
+  local mode=$1 load=$2 round=$3 p0 p1 w0 w1 rate us n total=0 cpu=- rss=- calls=- decrypted=- kernel=- kpid=""
   rm -f "$work/tls.pcapng" "$work/tls.pcap"
   tracer_start "$mode"
+  read -r total _ _ <<<"$(client "$load" "$warmup")"
+  # the tracer's CPU over the measured seconds only, as the rates: its start (classes, C1's first
+  # compilations, the first scans) falls in the warm-up (bench/startup.sh prices it)
   [ -n "$tracer_pid" ] && p0=$(proc_ticks "$tracer_pid")
   w0=$(now)
-  read -r total _ _ <<<"$(client "$load" "$warmup")"
+  if [ "$perf_on" = 1 ]; then
+    perf record -a -g -F "$perf_hz" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    kpid=$!
+  fi
   read -r n rate us <<<"$(client "$load" "$seconds")"
+  if [ -n "$kpid" ]; then
+    wait "$kpid" || true
+    kernel=$(kernel_us "$mode" "$n")
+  fi
   total=$((total + n))
   w1=$(now)
   if [ -n "$tracer_pid" ]; then
@@ -133,8 +167,8 @@ run() {
           END {for (s in h) {c++; if (s in d) k++}; printf "%d/%d\n", k, c}')
     fi
   fi
-  echo "$mode $load $round $rate $us $cpu $rss $calls $decrypted" >>"$raw"
-  bench_log "$mode $load $round $rate $us $cpu $rss $calls $decrypted"
+  echo "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel" >>"$raw"
+  bench_log "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel"
 }
 
 bench_log "$rounds rounds x ${#modes[@]} modes, ${warmup}+$seconds s per load; $(nproc) CPUs, kernel $(uname -r), $libssl"
@@ -189,16 +223,24 @@ echo "TLS path: nginx (TLS 1.3, RSA 2048, 2 workers) on lo, $(date -u +%Y-%m-%dT
 tracer() {
   awk -v m="$1" -v l="$2" '$1 == m && $2 == l && $6 != "-" && $4 > 0 {printf "%.1f\n", $6 * 1e4 / $4}' "$raw" | median
 }
-printf '%-36s %10s %6s %7s %10s %6s %7s %13s %15s %8s\n' "" "handshk/s" "vs off" "us/hs" "request/s" "vs off" "us/req" \
-  "tracer CPU%" "tracer us/op" "peak RSS"
+# kernel MODE LOAD: the median of the capture's kernel CPU per operation; whole MODE LOAD: of the
+# tracer's and that together (the capture's whole cost; each round's own sum)
+kernel() { awk -v m="$1" -v l="$2" '$1 == m && $2 == l && $10 != "-" && $10 != "" {print $10}' "$raw" | median; }
+whole() {
+  awk -v m="$1" -v l="$2" '$1 == m && $2 == l && $6 != "-" && $4 > 0 && $10 != "-" && $10 != "" {printf "%.1f\n", $6 * 1e4 / $4 + $10}' "$raw" | median
+}
+pair() { local a b; a=$("$1" "$2" handshakes); b=$("$1" "$2" requests); [ "$a" = - ] && [ "$b" = - ] && echo - || echo "$a / $b"; }
+printf '%-36s %10s %6s %7s %10s %6s %7s %13s %15s %15s %15s %8s\n' "" "handshk/s" "vs off" "us/hs" "request/s" "vs off" "us/req" \
+  "tracer CPU%" "tracer us/op" "in kernel us/op" "capture us/op" "peak RSS"
 for mode in "${modes[@]}"; do
   cpu_h=$(v "$mode" handshakes 6); cpu_r=$(v "$mode" requests 6)
   rss=$(awk -v m="$mode" '$1 == m {print $7}' "$raw" | median)
-  printf '%-36s %10.0f %6s %7.0f %10.0f %6s %7.1f %13s %15s %8s\n' "$(label "$mode")" \
+  printf '%-36s %10.0f %6s %7.0f %10.0f %6s %7.1f %13s %15s %15s %15s %8s\n' "$(label "$mode")" \
     "$(v "$mode" handshakes 4)" "$(ratio "$(vs "$mode" handshakes 4)" 1 %.3f)" "$(v "$mode" handshakes 5)" \
     "$(v "$mode" requests 4)" "$(ratio "$(vs "$mode" requests 4)" 1 %.3f)" "$(v "$mode" requests 5)" \
     "$([ "$cpu_h" = - ] && echo - || echo "$cpu_h / $cpu_r")" \
     "$([ "$cpu_h" = - ] && echo - || echo "$(tracer "$mode" handshakes) / $(tracer "$mode" requests)")" \
+    "$([ "$cpu_h" = - ] && echo - || pair kernel "$mode")" "$([ "$cpu_h" = - ] && echo - || pair whole "$mode")" \
     "$([ "$rss" = - ] && echo - || awk -v k="$rss" 'BEGIN {printf "%.0f MiB", k / 1024}')"
 done
 awk -v none="${price[0]}" -v em="${price[1]}" -v st="${price[2]}" -v str="${price[3]}" -v plain="${price[4]}" \
@@ -224,11 +266,15 @@ handshk/s: openssl s_time -new (one client; connections per second of wall time)
 warm-up. vs off: the per-round ratio to the untraced run of the same round. us/hs, us/req: CPU time (user + system)
 of the client and the nginx workers per handshake / request: a uprobe's trap and its BPF program run there.
 tracer CPU%: of the tracing process (tlscap, tcpdump, or the plaintext hooks' reader) during the handshakes / the
-requests, 100 = one core; tracer us/op: that CPU per handshake / per request (median of the rounds' ratios).
+requests (the measured seconds, not the warm-up), 100 = one core; tracer us/op: that CPU per handshake / per
+request (median of the rounds' ratios). in kernel us/op: CPU of the capture's kernel code per operation, which
+runs in the senders' softirqs and so is in no tracer's CPU (tlscap's TC program; tcpdump's packet-socket taps:
+tpacket_rcv, packet_rcv, dev_queue_xmit_nit), from perf record -a -g at $perf_hz Hz over the measured seconds
+("-" without perf); capture us/op: the two together, what capturing costs the machine per operation.
 peak RSS: its VmHWM. "KDF hook only" and "--socket-tracing": tlscap -i lo with the
 filter 'port 9' (captures nothing), so only the hooks and the secret reader run.
 command: ROUNDS=$rounds SECONDS=$seconds bench/tls-path.sh
 machine: $(machine), $(openssl version | cut -d' ' -f1-2)
 NOTE
-echo "# raw: mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections" >&2
+echo "# raw: mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections kernel_us/op" >&2
 sed 's/^/#   /' "$raw" >&2
