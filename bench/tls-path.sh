@@ -124,13 +124,18 @@ tracer_start() {
 # neither inherits the other's backlog)
 #   "mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections"
 run() {
-  local mode=$1 load=$2 round=$3 p0 p1 w0 w1 rate us n total=0 cpu=- rss=- calls=- decrypted=- kernel=- kpid=""
+  local mode=$1 load=$2 round=$3 p0 p1 w0 w1 rate us n total=0 cpu=- rss=- calls=- decrypted=- kernel=- kpid="" start=- s0 v0
   rm -f "$work/tls.pcapng" "$work/tls.pcap"
   tracer_start "$mode"
+  [ -n "$tracer_pid" ] && s0=$(proc_ticks "$tracer_pid")
+  v0=$(now)
   read -r total _ _ <<<"$(client "$load" "$warmup")"
   # the tracer's CPU over the measured seconds only, as the rates: its start (classes, C1's first
   # compilations, the first scans) falls in the warm-up (bench/startup.sh prices it)
-  [ -n "$tracer_pid" ] && p0=$(proc_ticks "$tracer_pid")
+  if [ -n "$tracer_pid" ]; then
+    p0=$(proc_ticks "$tracer_pid")
+    start=$(cpu_pct "$s0" "$p0" "$(elapsed "$v0" "$(now)")")
+  fi
   w0=$(now)
   if [ "$perf_on" = 1 ]; then
     perf record -a -g -F "$perf_hz" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
@@ -167,8 +172,8 @@ run() {
           END {for (s in h) {c++; if (s in d) k++}; printf "%d/%d\n", k, c}')
     fi
   fi
-  echo "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel" >>"$raw"
-  bench_log "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel"
+  echo "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel $start" >>"$raw"
+  bench_log "$mode $load $round $rate $us $cpu $rss $calls $decrypted $kernel $start"
 }
 
 bench_log "$rounds rounds x ${#modes[@]} modes, ${warmup}+$seconds s per load; $(nproc) CPUs, kernel $(uname -r), $libssl"
@@ -243,6 +248,12 @@ for mode in "${modes[@]}"; do
     "$([ "$cpu_h" = - ] && echo - || pair kernel "$mode")" "$([ "$cpu_h" = - ] && echo - || pair whole "$mode")" \
     "$([ "$rss" = - ] && echo - || awk -v k="$rss" 'BEGIN {printf "%.0f MiB", k / 1024}')"
 done
+warm=""
+for mode in "${modes[@]}"; do
+  a=$(v "$mode" handshakes 11); b=$(v "$mode" requests 11)
+  [ "$a" = - ] && [ "$b" = - ] || warm="$warm, $mode $a / $b"
+done
+[ -z "$warm" ] || echo "tracer CPU% in the ${warmup} s warm-up right after its start (handshakes / requests; not in the table):${warm#,}"
 awk -v none="${price[0]}" -v em="${price[1]}" -v st="${price[2]}" -v str="${price[3]}" -v plain="${price[4]}" \
   -v wr0="${sys_off[0]}" -v wr1="${sys_on[0]}" -v gp0="${sys_off[1]}" -v gp1="${sys_on[1]}" \
   -v kc="$kdf_calls" -v kh="$kdf_hs" -v pc="$(v plain requests 8)" -v pu="$(v plain requests 5)" -v ou="$(v off requests 5)" 'BEGIN {
@@ -276,5 +287,5 @@ filter 'port 9' (captures nothing), so only the hooks and the secret reader run.
 command: ROUNDS=$rounds SECONDS=$seconds bench/tls-path.sh
 machine: $(machine), $(openssl version | cut -d' ' -f1-2)
 NOTE
-echo "# raw: mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections kernel_us/op" >&2
+echo "# raw: mode load round ops/s peers_us/op tracer_cpu% peak_rss_kB hooked_calls/op decrypted/connections kernel_us/op warmup_tracer_cpu%" >&2
 sed 's/^/#   /' "$raw" >&2
