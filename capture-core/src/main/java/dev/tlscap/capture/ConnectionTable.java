@@ -109,8 +109,10 @@ final class ConnectionTable {
     TcpFlow flow = flows.get(probe);
     boolean syn = (h.tcpFlags & PacketHeaders.SYN) != 0;
     boolean ack = (h.tcpFlags & PacketHeaders.ACK) != 0;
+    TcpFlow before = null;
     if (flow != null && syn && !ack && flow.startsNewConnection(fromA, h.tcpSeq)) {
-      retire(flow); // the 4-tuple was reused: short-lived clients get the same port again within seconds
+      // the 4-tuple was reused: short-lived clients get the same port again within seconds
+      before = retire(flow);
       flow = null;
     }
     if (flow == null) {
@@ -125,6 +127,10 @@ final class ConnectionTable {
       }
       flows.put(flow.key, flow);
       flow.movedNanos = now;
+      if (before != null) {
+        flow.behind = before;
+        before.successor = flow;
+      }
     } else if (now - flow.movedNanos >= REORDER_NANOS) {
       flows.remove(flow.key); // to the end: eviction and the memory bound take the front first
       flows.put(flow.key, flow);
@@ -148,7 +154,7 @@ final class ConnectionTable {
     if (flow.followLate && h.payloadLength > 0 && flow.state == TcpFlow.State.RELEASED) {
       holdAgain(flow, now);
     }
-    if (flow.isHeld()) {
+    if (flow.waits()) {
       hold(flow, p.copy(fromClient));
     } else {
       write(flow, p, fromClient, h);
@@ -383,12 +389,28 @@ final class ConnectionTable {
 
   /** Writes a flow's held packets in their order (its DSB first, if it has secrets) and stops holding. */
   private void release(TcpFlow flow) {
+    TcpFlow before = flow.behind;
+    if (before != null) { // the old connection on its 4-tuple goes first, as it is
+      flow.behind = null;
+      before.successor = null;
+      if (before.isHeld()) {
+        releaseNow(before, false);
+      }
+    }
     for (HeldPacket held : flow.held) {
       write(flow, held.into(released), held.fromClient(), null);
     }
     heldBytes -= flow.heldBytes;
     flow.heldBytes = 0;
     flow.held.clear();
+    TcpFlow next = flow.successor;
+    if (next != null) { // the new connection that waited behind this one: its packets follow now
+      flow.successor = null;
+      next.behind = null;
+      if (!next.isHeld()) {
+        release(next);
+      }
+    }
   }
 
   /** Writes a flow's packet ({@code parsed}: its headers, or null); in a new file a carried flow's prologue first. */
@@ -444,7 +466,7 @@ final class ConnectionTable {
       if (f == current) {
         continue;
       }
-      if (f.isHeld()) {
+      if (f.waits()) {
         releaseNow(f, true);
       }
       if (!f.isHeld() && f.tls != null && f.state != TcpFlow.State.KEYED) {
@@ -513,7 +535,7 @@ final class ConnectionTable {
     for (Iterator<TcpFlow> it = retired.iterator(); it.hasNext(); ) {
       TcpFlow flow = it.next();
       releaseIfDue(flow, now);
-      if (!flow.isHeld()) {
+      if (!flow.waits()) {
         drop(flow);
         it.remove();
       }
@@ -548,12 +570,12 @@ final class ConnectionTable {
   /** The capture stops: every held flow is written now (keyed if its secrets are all in). */
   void releaseAll() {
     for (TcpFlow flow : new ArrayList<>(flows.values())) {
-      if (flow.isHeld()) {
+      if (flow.waits()) {
         releaseNow(flow, false);
       }
     }
     for (TcpFlow flow : retired) {
-      if (flow.isHeld()) {
+      if (flow.waits()) {
         releaseNow(flow, false);
       }
     }
@@ -575,7 +597,7 @@ final class ConnectionTable {
         stopFollowing(flow);
       }
       long idle = now - flow.lastSeenNanos;
-      if (flow.isHeld() || idle < (flow.ended() ? ENDED_NANOS : flow.closing() ? CLOSED_NANOS : IDLE_NANOS)) {
+      if (flow.waits() || idle < (flow.ended() ? ENDED_NANOS : flow.closing() ? CLOSED_NANOS : IDLE_NANOS)) {
         continue;
       }
       drop(flow);
@@ -584,23 +606,28 @@ final class ConnectionTable {
   }
 
   /**
-   * Takes a connection out of the table for a new one on its 4-tuple. A held one waits outside for
-   * its secrets, which may still be on their way (the secret ring is drained every 10 ms, and a
-   * short-lived client can be done and gone by then).
+   * Takes a connection out of the table for a new one on its 4-tuple. One keyed and only waiting for
+   * its peer's secrets (on lo) is written now; a held one waits outside for its secrets, which may
+   * still be on their way (the secret ring is drained every 10 ms, and a short-lived client can be
+   * done and gone by then), and is returned: the new connection's packets wait behind it.
    */
-  private void retire(TcpFlow flow) {
+  private TcpFlow retire(TcpFlow flow) {
     flows.remove(flow.key);
-    if (flow.isHeld()) {
-      retired.add(flow);
-    } else {
-      drop(flow);
+    if (flow.isHeld() && flow.fullyKeyedNanos != 0) {
+      releaseKeyed(flow);
     }
+    if (flow.waits()) {
+      retired.add(flow);
+      return flow;
+    }
+    drop(flow);
+    return null;
   }
 
   private void evictOldest() {
     TcpFlow flow = oldest();
     if (flow != null) {
-      if (flow.isHeld()) {
+      if (flow.waits()) {
         releaseNow(flow, true);
       }
       forget(flow);

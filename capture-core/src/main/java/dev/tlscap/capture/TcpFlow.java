@@ -99,6 +99,14 @@ final class TcpFlow {
   int clientTid;
   ProcessAnnotation serverProcess;
   int serverTid;
+  /**
+   * The connection its 4-tuple had before, still held for its secrets (a client got its port back
+   * while they were on their way), or null: this one's packets wait behind it, since a file in which
+   * the new connection's SYN comes before the old one's last packets shows neither whole.
+   */
+  TcpFlow behind;
+  /** The new connection on its 4-tuple that waits behind this one (see {@link #behind}), or null. */
+  TcpFlow successor;
 
   TcpFlow(FlowKey key, long now) {
     this.key = key;
@@ -107,6 +115,11 @@ final class TcpFlow {
 
   boolean isHeld() {
     return state == State.UNDECIDED || state == State.HELD;
+  }
+
+  /** Its packets are held: for its secrets, or behind the held connection its 4-tuple had before. */
+  boolean waits() {
+    return isHeld() || behind != null;
   }
 
   boolean isTls() {

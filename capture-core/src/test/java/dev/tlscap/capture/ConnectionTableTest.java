@@ -23,6 +23,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -351,18 +352,58 @@ class ConnectionTableTest {
   @Test
   void aReusedPortStartsANewConnectionAndTheOldOneStillGetsItsSecrets() {
     Run run = new Run("tls13-aes128-gcm").packets();
-    // The same SYN with another initial sequence number: a new connection on the same 4-tuple.
-    RecordedTraffic.Segment syn = run.traffic.segments.get(0);
-    byte[] frame = syn.frame().clone();
-    int tcp = 14 + ((frame[14] & 0x0F) * 4);
-    frame[tcp + 4] ^= 0x55;
-    CapturedPacket view = new CapturedPacket().set(0, 0, ByteBuffer.wrap(frame), 0, frame.length, frame.length,
-        Direction.OUTBOUND);
-    run.table.onPacket(view, run.traffic.linkType, false, run.now += MS);
+    byte[] frame = reusedSyn(run);
+    run.table.onPacket(reusedSynView(frame), run.traffic.linkType, false, run.now += MS);
+    assertTrue(packets(run.blocksSoFar()).stream().noneMatch(p -> Arrays.equals(frame, p.data())),
+        "the new connection's SYN waits behind the old connection, still held for its secrets");
     run.clientSecrets();
     assertEquals(0, run.table.heldBytes(), "the retired flow was keyed and written");
     assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
-    assertEquals(run.fed + 1, packets(run.blocks()).size());
+    List<EnhancedPacketBlock> written = packets(run.blocks());
+    assertEquals(run.fed + 1, written.size());
+    assertNewSynAfterTheOldConnection(run, written, frame);
+  }
+
+  @Test
+  void onLoopbackAReusedPortWritesTheKeyedOldConnectionBeforeTheNewOne() {
+    // both ends on this host: keyed by the client's secrets, the old connection waits only for the
+    // server's (the peer's grace) when its client gets the port back
+    Run run = new Run("tls13-aes128-gcm", 64L << 20, true).packets();
+    run.clientSecrets();
+    assertTrue(run.table.heldBytes() > 0, "in the peer's grace");
+    byte[] frame = reusedSyn(run);
+    run.table.onPacket(reusedSynView(frame), run.traffic.linkType, true, run.now += MS);
+    assertNewSynAfterTheOldConnection(run, packets(run.blocksSoFar()), frame);
+    run.table.releaseExpired(run.now + ConnectionTable.PEER_PROCESS_GRACE_NANOS + MS);
+    assertEquals(run.traffic.connections, run.stats.tlsFlowsKeyed);
+  }
+
+  /** Every packet of the fixture's first connection is in the file, before the SYN that reused its 4-tuple. */
+  private static void assertNewSynAfterTheOldConnection(Run run, List<EnhancedPacketBlock> written, byte[] syn) {
+    int at = -1;
+    for (int i = 0; i < written.size(); i++) {
+      if (Arrays.equals(syn, written.get(i).data())) {
+        at = i;
+      }
+    }
+    assertTrue(at >= 0, "the new connection's SYN is written");
+    int oldConnection = run.traffic.segments.get(0).connection();
+    long oldPackets = run.traffic.segments.stream().filter(g -> g.connection() == oldConnection).count();
+    long before = written.subList(0, at).stream().filter(p -> run.segmentOf(p).connection() == oldConnection).count();
+    assertEquals(oldPackets, before,
+        "every packet of the old connection before the new one's SYN: Wireshark shows both whole");
+  }
+
+  /** The fixture's first SYN with another initial sequence number: a new connection on the same 4-tuple. */
+  private static byte[] reusedSyn(Run run) {
+    byte[] frame = run.traffic.segments.get(0).frame().clone();
+    int tcp = 14 + ((frame[14] & 0x0F) * 4);
+    frame[tcp + 4] ^= 0x55;
+    return frame;
+  }
+
+  private static CapturedPacket reusedSynView(byte[] frame) {
+    return new CapturedPacket().set(0, 0, ByteBuffer.wrap(frame), 0, frame.length, frame.length, Direction.OUTBOUND);
   }
 
   @Test
