@@ -606,17 +606,19 @@ final class ConnectionTable {
   }
 
   /**
-   * Takes a connection out of the table for a new one on its 4-tuple. One keyed and only waiting for
-   * its peer's secrets (on lo) is written now; a held one waits outside for its secrets, which may
-   * still be on their way (the secret ring is drained every 10 ms, and a short-lived client can be
-   * done and gone by then), and is returned: the new connection's packets wait behind it.
+   * Takes a connection out of the table for a new one on its 4-tuple. A held one waits outside for
+   * its secrets, which may still be on their way (the secret ring is drained every 10 ms, and a
+   * short-lived client can be done and gone by then), and is returned: the new connection's packets
+   * wait behind it. Written now instead: one keyed and only waiting for its peer's secrets (on lo),
+   * and one that itself waits behind an older connection (a third on the 4-tuple within the hold
+   * time: the two go out, oldest first, so that no chain of connections grows behind a held one).
    */
   private TcpFlow retire(TcpFlow flow) {
     flows.remove(flow.key);
-    if (flow.isHeld() && flow.fullyKeyedNanos != 0) {
-      releaseKeyed(flow);
+    if (flow.isHeld() && flow.fullyKeyedNanos != 0 || flow.behind != null) {
+      releaseNow(flow, false);
     }
-    if (flow.waits()) {
+    if (flow.isHeld()) {
       retired.add(flow);
       return flow;
     }

@@ -394,11 +394,28 @@ class ConnectionTableTest {
         "every packet of the old connection before the new one's SYN: Wireshark shows both whole");
   }
 
+  @Test
+  void aThirdConnectionOnTheFourTupleWritesTheTwoBeforeItOldestFirst() {
+    Run run = new Run("tls13-aes128-gcm").packets();
+    byte[] second = reusedSyn(run);
+    byte[] third = reusedSyn(run, 0x66);
+    run.table.onPacket(reusedSynView(second), run.traffic.linkType, false, run.now += MS);
+    run.table.onPacket(reusedSynView(third), run.traffic.linkType, false, run.now += MS);
+    List<EnhancedPacketBlock> written = packets(run.blocksSoFar());
+    assertNewSynAfterTheOldConnection(run, written, second);
+    assertArrayEquals(third, written.get(written.size() - 1).data(), "then the third connection's SYN, at once");
+    assertEquals(1, run.stats.flowsReleasedWithoutSecrets, "the old connection, counted: its secrets had not come");
+  }
+
   /** The fixture's first SYN with another initial sequence number: a new connection on the same 4-tuple. */
   private static byte[] reusedSyn(Run run) {
+    return reusedSyn(run, 0x55);
+  }
+
+  private static byte[] reusedSyn(Run run, int isnChange) {
     byte[] frame = run.traffic.segments.get(0).frame().clone();
     int tcp = 14 + ((frame[14] & 0x0F) * 4);
-    frame[tcp + 4] ^= 0x55;
+    frame[tcp + 4] ^= (byte) isnChange;
     return frame;
   }
 
