@@ -535,7 +535,7 @@ final class ConnectionTable {
     for (Iterator<TcpFlow> it = retired.iterator(); it.hasNext(); ) {
       TcpFlow flow = it.next();
       releaseIfDue(flow, now);
-      if (!flow.waits()) {
+      if (!flow.isHeld()) {
         drop(flow);
         it.remove();
       }
@@ -575,7 +575,7 @@ final class ConnectionTable {
       }
     }
     for (TcpFlow flow : retired) {
-      if (flow.waits()) {
+      if (flow.isHeld()) {
         releaseNow(flow, false);
       }
     }
